@@ -1,0 +1,51 @@
+"""The gateway's aiohttp application: settings, one upstream session, the dialects' routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from gateway.config import Settings
+from gateway.paging import Paginator
+from gateway.upstream.base import Upstream
+from gateway.upstream.http import UpstreamClient
+from gateway.upstream.messages import MessagesUpstream
+
+SETTINGS = web.AppKey("settings", Settings)
+UPSTREAM = web.AppKey("upstream", Upstream)
+UPSTREAM_URL = web.AppKey("upstream_url", str)
+
+
+async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    timeout = aiohttp.ClientTimeout(
+        total=settings.upstream_timeout, sock_connect=settings.upstream_connect_timeout
+    )
+    connector = aiohttp.TCPConnector(limit=settings.upstream_max_connections)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, raise_for_status=False
+    ) as session:
+        client = UpstreamClient(session, app[UPSTREAM_URL])
+        app[UPSTREAM] = MessagesUpstream(client, Paginator(settings))
+        yield
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def create_app(settings: Settings, upstream_url: str | None = None) -> web.Application:
+    """Build the gateway. ``upstream_url`` overrides the configured one (the embedded sandbox
+    passes its own address this way)."""
+    from gateway.dialects.v2008 import routes as v2008_routes
+
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[UPSTREAM_URL] = upstream_url or settings.upstream_url
+    app.cleanup_ctx.append(_upstream_ctx)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", healthz)
+    v2008_routes.setup(app)
+    return app

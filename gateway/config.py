@@ -1,0 +1,283 @@
+"""One configuration model for the gateway and the sandbox.
+
+Every setting is declared once, as a field of :class:`Settings`, with its environment variable,
+its command-line flag and its help text in the field's metadata. The CLI, the environment
+loader and ``check-config`` are all generated from that one declaration, so a setting cannot be
+documented in one place and missing from another.
+
+Precedence: command-line flag > environment variable > config file (TOML) > default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A setting has a value the gateway cannot run with; the message names the setting."""
+
+
+def _opt(
+    default: Any,
+    env: str,
+    help: str,
+    *,
+    choices: tuple[str, ...] | None = None,
+    secret: bool = False,
+    cli: bool = True,
+) -> Any:
+    return field(
+        default=default,
+        metadata={"env": env, "help": help, "choices": choices, "secret": secret, "cli": cli},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # --- listening -------------------------------------------------------------------------
+    host: str = _opt("127.0.0.1", "GATEWAY_HOST", "Address to listen on.")
+    port: int = _opt(8080, "GATEWAY_PORT", "TCP port to listen on.")
+
+    # --- upstream --------------------------------------------------------------------------
+    upstream_url: str = _opt(
+        "https://api.twilio.com",
+        "GATEWAY_UPSTREAM_URL",
+        "Base URL of the current Twilio API (scheme://host[:port], no path).",
+    )
+    sandbox: bool = _opt(
+        False,
+        "GATEWAY_SANDBOX",
+        "Run the embedded Twilio-compatible sandbox in the same process and use it as upstream "
+        "(overrides --upstream-url).",
+    )
+    upstream_api: str = _opt(
+        "messages",
+        "GATEWAY_UPSTREAM_API",
+        "Which upstream resource legacy requests are forwarded to: the current Messages API "
+        "('messages') or the deprecated 2010-04-01 /SMS/Messages resource ('sms2010').",
+        choices=("messages", "sms2010"),
+    )
+    upstream_connect_timeout: float = _opt(
+        5.0, "GATEWAY_UPSTREAM_CONNECT_TIMEOUT", "Seconds to wait for an upstream connection."
+    )
+    upstream_timeout: float = _opt(
+        30.0,
+        "GATEWAY_UPSTREAM_TIMEOUT",
+        "Total seconds an upstream request may take before the client gets a 504.",
+    )
+    upstream_max_connections: int = _opt(
+        100, "GATEWAY_UPSTREAM_MAX_CONNECTIONS", "Size of the upstream connection pool."
+    )
+
+    # --- translation -----------------------------------------------------------------------
+    default_region: str = _opt(
+        "US",
+        "GATEWAY_DEFAULT_REGION",
+        "ISO 3166 region used to read phone numbers written without a country code.",
+    )
+    body_limit: int = _opt(
+        160,
+        "GATEWAY_BODY_LIMIT",
+        "Longest Body a legacy send may carry (160 as the legacy APIs documented, up to 1600).",
+    )
+    number_format: str = _opt(
+        "national",
+        "GATEWAY_NUMBER_FORMAT",
+        "How the 2008 dialect renders phone numbers: 'national' (North American numbers as 10 "
+        "digits, others E.164, as the 2008 docs show), 'e164', or 'as-sent' (the string the "
+        "client sent, where the gateway saw it).",
+        choices=("national", "e164", "as-sent"),
+    )
+    outbound_call_flags: int = _opt(
+        0,
+        "GATEWAY_OUTBOUND_CALL_FLAGS",
+        "2008 Flags value for messages whose current direction is outbound-call (2008 had no "
+        "bit for it).",
+    )
+    legacy_timezone: str = _opt(
+        "",
+        "GATEWAY_LEGACY_TIMEZONE",
+        "IANA time zone to render legacy dates in (e.g. America/Los_Angeles); empty keeps the "
+        "upstream's GMT (+0000).",
+    )
+
+    # --- paging ----------------------------------------------------------------------------
+    total_mode: str = _opt(
+        "exact",
+        "GATEWAY_TOTAL_MODE",
+        "How list totals are computed over the cursor-only current API: 'exact' (walk the whole "
+        "filtered list at the maximum page size, cached briefly), 'bounded' (walk at most "
+        "--total-bound messages) or 'off' (no total walk).",
+        choices=("exact", "bounded", "off"),
+    )
+    total_bound: int = _opt(
+        10000,
+        "GATEWAY_TOTAL_BOUND",
+        "With --total-mode bounded: the most messages counted per list.",
+    )
+    total_ttl: float = _opt(
+        30.0, "GATEWAY_TOTAL_TTL", "Seconds a computed list total stays cached."
+    )
+    cursor_cache_size: int = _opt(
+        10000,
+        "GATEWAY_CURSOR_CACHE_SIZE",
+        "Most page-number-to-cursor entries kept in memory (all accounts together).",
+    )
+    cursor_ttl: float = _opt(
+        300.0, "GATEWAY_CURSOR_TTL", "Seconds a remembered upstream cursor stays valid."
+    )
+
+    # --- sandbox ---------------------------------------------------------------------------
+    sandbox_max_messages: int = _opt(
+        100000,
+        "SANDBOX_MAX_MESSAGES",
+        "Sandbox: most messages kept per account; the oldest are evicted first.",
+    )
+    sandbox_tick: float = _opt(
+        1.0,
+        "SANDBOX_TICK",
+        "Sandbox: seconds between status steps (queued -> sending -> sent -> delivered); 0 "
+        "makes a message reach its final status at once.",
+    )
+
+    # --- operations ------------------------------------------------------------------------
+    log_level: str = _opt(
+        "INFO",
+        "GATEWAY_LOG_LEVEL",
+        "Logging level.",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+    )
+    config_file: str = _opt(
+        "",
+        "GATEWAY_CONFIG_FILE",
+        "Optional TOML file with settings (keys are the field names, e.g. body_limit = 1600).",
+    )
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings with every secret replaced by a mask, for printing."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("secret") and value:
+                value = "****"
+            out[f.name] = value
+        return out
+
+
+def setting_fields() -> tuple[dataclasses.Field[Any], ...]:
+    return fields(Settings)
+
+
+def _coerce(name: str, raw: Any, target: Any) -> Any:
+    kind = type(target)
+    try:
+        if kind is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        if kind is int:
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            return int(raw)
+        if kind is float:
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            return float(raw)
+        return str(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"setting {name!r}: {raw!r} is not a valid {kind.__name__}"
+        ) from None
+
+
+def _validate(s: Settings) -> None:
+    for f in fields(s):
+        choices = f.metadata.get("choices")
+        if choices and getattr(s, f.name) not in choices:
+            raise ConfigError(
+                f"setting {f.name!r} ({f.metadata['env']}): {getattr(s, f.name)!r} is not one "
+                f"of {', '.join(choices)}"
+            )
+    if not 0 <= s.port <= 65535:
+        raise ConfigError(f"setting 'port' (GATEWAY_PORT): {s.port} is not a TCP port")
+    if not 1 <= s.body_limit <= 1600:
+        raise ConfigError(
+            f"setting 'body_limit' (GATEWAY_BODY_LIMIT): {s.body_limit} is not within 1..1600"
+        )
+    if not s.upstream_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"setting 'upstream_url' (GATEWAY_UPSTREAM_URL): {s.upstream_url!r} must start with "
+            "http:// or https://"
+        )
+    if s.upstream_timeout <= 0 or s.upstream_connect_timeout <= 0:
+        raise ConfigError("settings 'upstream_timeout' and 'upstream_connect_timeout' must be > 0")
+    if s.sandbox_tick < 0:
+        raise ConfigError(f"setting 'sandbox_tick' (SANDBOX_TICK): {s.sandbox_tick} is negative")
+    if s.legacy_timezone:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(s.legacy_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"setting 'legacy_timezone' (GATEWAY_LEGACY_TIMEZONE): unknown time zone "
+                f"{s.legacy_timezone!r}"
+            ) from None
+    import phonenumbers
+
+    if s.default_region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(
+            f"setting 'default_region' (GATEWAY_DEFAULT_REGION): {s.default_region!r} is not a "
+            "region phonenumbers knows"
+        )
+
+
+def load_settings(
+    cli: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build validated settings from CLI values (None = not given), the environment and the
+    optional TOML file named by either of them."""
+    cli = {k: v for k, v in (cli or {}).items() if v is not None}
+    env = os.environ if env is None else env
+    defaults = Settings()
+    values: dict[str, Any] = {}
+
+    config_file = cli.get("config_file") or env.get("GATEWAY_CONFIG_FILE") or ""
+    if config_file:
+        try:
+            data = tomllib.loads(Path(config_file).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"setting 'config_file': cannot read {config_file!r}: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"setting 'config_file': {config_file!r} is not TOML: {exc}") from None
+        known = {f.name for f in fields(Settings)}
+        for key, raw in data.items():
+            name = key.replace("-", "_")
+            if name not in known:
+                raise ConfigError(f"config file {config_file!r}: unknown setting {key!r}")
+            values[name] = _coerce(name, raw, getattr(defaults, name))
+
+    for f in fields(Settings):
+        env_name = f.metadata["env"]
+        if env_name in env:
+            values[f.name] = _coerce(env_name, env[env_name], getattr(defaults, f.name))
+        if f.name in cli:
+            values[f.name] = _coerce("--" + f.name.replace("_", "-"), cli[f.name], getattr(defaults, f.name))
+
+    if "default_region" in values:
+        values["default_region"] = str(values["default_region"]).upper()
+    settings = dataclasses.replace(defaults, **values)
+    _validate(settings)
+    return settings

@@ -1,0 +1,60 @@
+"""Configuration: precedence, validation, masking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.cli import main
+from gateway.config import ConfigError, load_settings
+
+
+def test_defaults() -> None:
+    s = load_settings({}, env={})
+    assert s.port == 8080
+    assert s.body_limit == 160
+    assert s.default_region == "US"
+    assert s.upstream_api == "messages"
+
+
+def test_precedence_cli_over_env_over_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text('body_limit = 300\nport = 9000\ndefault_region = "gb"\n')
+    env = {"GATEWAY_CONFIG_FILE": str(cfg), "GATEWAY_BODY_LIMIT": "400"}
+    s = load_settings({"body_limit": 500}, env=env)
+    assert s.body_limit == 500  # flag
+    s = load_settings({}, env=env)
+    assert s.body_limit == 400  # env
+    assert s.port == 9000  # file
+    assert s.default_region == "GB"
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"GATEWAY_PORT": "eighty"}, "GATEWAY_PORT"),
+        ({"GATEWAY_BODY_LIMIT": "1601"}, "body_limit"),
+        ({"GATEWAY_UPSTREAM_API": "soap"}, "upstream_api"),
+        ({"GATEWAY_UPSTREAM_URL": "ftp://x"}, "upstream_url"),
+        ({"GATEWAY_DEFAULT_REGION": "XX"}, "default_region"),
+        ({"GATEWAY_LEGACY_TIMEZONE": "Mars/Base"}, "legacy_timezone"),
+    ],
+)
+def test_invalid_settings_name_the_setting(env: dict[str, str], needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        load_settings({}, env=env)
+
+
+def test_unknown_key_in_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text("bodylimit = 3\n")
+    with pytest.raises(ConfigError, match="bodylimit"):
+        load_settings({"config_file": str(cfg)}, env={})
+
+
+def test_check_config_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", "--body-limit", "1600"]) == 0
+    assert '"body_limit": 1600' in capsys.readouterr().out
+    assert main(["check-config", "--body-limit", "0"]) == 2
+    assert "body_limit" in capsys.readouterr().err
