@@ -58,3 +58,13 @@ def test_check_config_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert '"body_limit": 1600' in capsys.readouterr().out
     assert main(["check-config", "--body-limit", "0"]) == 2
     assert "body_limit" in capsys.readouterr().err
+
+
+def test_configuration_doc_lists_every_setting() -> None:
+    from pathlib import Path as _Path
+
+    from gateway.configdoc import render_into
+
+    doc = _Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+    text = doc.read_text(encoding="utf-8")
+    assert render_into(text) == text, "run: python -m gateway.configdoc docs/configuration.md"

@@ -1,0 +1,49 @@
+"""Real, unmodified legacy Twilio client libraries for compatibility tests.
+
+Old releases cannot share a virtualenv with the current ``twilio`` package the other tests use,
+so each is installed once with ``pip install --target`` into ``.legacy-clients/`` at the
+repository root (git-ignored) and run in a subprocess with that folder first on PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".legacy-clients"
+
+
+def install(requirement: str) -> Path:
+    """Install ``requirement`` (e.g. ``twilio==5.7.0``) into its own folder once; return it."""
+    target = CACHE / requirement.replace("==", "-")
+    marker = target / ".installed"
+    CACHE.mkdir(exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test processes install once
+        if not marker.exists():
+            subprocess.run(
+                [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                 "--target", str(target), requirement],
+                check=True,
+            )
+            marker.write_text(requirement)
+    return target
+
+
+def run_script(requirement: str, script: str, *args: str, timeout: float = 60) -> str:
+    """Run ``script`` (Python source) with the legacy library importable; return its stdout.
+    Raises CalledProcessError with the script's stderr on failure."""
+    path = install(requirement)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(path)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=env, capture_output=True, text=True, timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, "legacy client", proc.stdout, proc.stderr)
+    return proc.stdout
