@@ -1,8 +1,9 @@
-"""Dates: RFC 2822 on every side (current API, 2008 and 2010-sms dialects)."""
+"""Dates: RFC 2822 on every side (current API, 2008 and 2010-sms dialects), an optional legacy
+time zone for rendering, and the calendar days legacy list filters take."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
 
@@ -24,7 +25,7 @@ def _parse(value: str) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
 
@@ -33,5 +34,32 @@ def format_rfc2822(value: datetime | None, tz: tzinfo | None = None) -> str:
     (``Wed, 18 Aug 2010 20:01:40 +0000``); None -> ''."""
     if value is None:
         return ""
-    value = value.astimezone(tz or timezone.utc)
+    value = value.astimezone(tz or UTC)
     return format_datetime(value)
+
+
+@lru_cache(maxsize=64)
+def legacy_zone(name: str) -> tzinfo | None:
+    """The configured legacy time zone (``legacy_timezone``); '' -> None, meaning GMT as the
+    upstream writes it. Names are checked when settings load, so an unknown one is a bug."""
+    if not name:
+        return None
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def format_legacy(value: datetime | None, zone_name: str = "") -> str:
+    """A date as a legacy dialect shows it: RFC 2822 in the configured legacy time zone."""
+    return format_rfc2822(value, legacy_zone(zone_name))
+
+
+def parse_day(value: str) -> date | None:
+    """A legacy list filter day (``YYYY-MM-DD``) -> date; anything else -> None."""
+    text = value.strip()
+    if len(text) != 10:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        return None

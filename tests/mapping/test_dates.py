@@ -1,0 +1,46 @@
+"""Dates: RFC 2822 in and out, the legacy time zone, filter days."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from gateway.mapping.dates import format_legacy, format_rfc2822, parse_day, parse_rfc2822
+
+
+def test_round_trip_gmt() -> None:
+    value = parse_rfc2822("Wed, 18 Aug 2010 20:01:40 +0000")
+    assert value == datetime(2010, 8, 18, 20, 1, 40, tzinfo=UTC)
+    assert format_rfc2822(value) == "Wed, 18 Aug 2010 20:01:40 +0000"
+    assert format_legacy(value) == "Wed, 18 Aug 2010 20:01:40 +0000"
+
+
+def test_legacy_timezone_reproduces_the_2008_docs() -> None:
+    # The seed's "Sun, 04 Oct 2009 03:48:08 -0700" is 10:48:08 GMT in Pacific daylight time.
+    value = parse_rfc2822("Sun, 04 Oct 2009 10:48:08 +0000")
+    assert format_legacy(value, "America/Los_Angeles") == "Sun, 04 Oct 2009 03:48:08 -0700"
+    winter = datetime(2009, 12, 1, 12, tzinfo=UTC)
+    assert format_legacy(winter, "America/Los_Angeles") == "Tue, 01 Dec 2009 04:00:00 -0800"
+
+
+@pytest.mark.parametrize("raw", [None, "", "yesterday", 17, "Sun, 99 Foo 2009"])
+def test_unreadable_dates_are_empty(raw: object) -> None:
+    assert parse_rfc2822(raw) is None
+    assert format_legacy(None, "America/Los_Angeles") == ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "day"),
+    [
+        ("2009-07-06", date(2009, 7, 6)),
+        (" 2009-07-06 ", date(2009, 7, 6)),
+        ("2009-7-6", None),
+        ("2009-02-30", None),
+        ("07/06/2009", None),
+        ("", None),
+        ("2009-07-06T00:00", None),
+    ],
+)
+def test_parse_day(raw: str, day: date | None) -> None:
+    assert parse_day(raw) == day
