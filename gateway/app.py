@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+from gateway import observability
 from gateway.config import Settings
 from gateway.paging import Paginator
 from gateway.upstream.base import Upstream
-from gateway.upstream.http import UpstreamClient
+from gateway.upstream.limit import BoundedUpstreamClient
 from gateway.upstream.messages import MessagesUpstream
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -25,15 +26,16 @@ async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     connector = aiohttp.TCPConnector(limit=settings.upstream_max_connections)
     async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, raise_for_status=False
+        connector=connector, timeout=timeout, raise_for_status=False,
+        trace_configs=observability.trace_configs(app),
     ) as session:
-        client = UpstreamClient(session, app[UPSTREAM_URL])
+        client = BoundedUpstreamClient(
+            session, app[UPSTREAM_URL],
+            max_concurrency=settings.upstream_max_concurrency,
+            max_wait=settings.upstream_timeout,
+        )
         app[UPSTREAM] = MessagesUpstream(client, Paginator(settings))
         yield
-
-
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
 
 
 def create_app(settings: Settings, upstream_url: str | None = None) -> web.Application:
@@ -45,7 +47,6 @@ def create_app(settings: Settings, upstream_url: str | None = None) -> web.Appli
     app[SETTINGS] = settings
     app[UPSTREAM_URL] = upstream_url or settings.upstream_url
     app.cleanup_ctx.append(_upstream_ctx)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", healthz)
+    observability.setup(app, settings, app[UPSTREAM_URL])
     v2008_routes.setup(app)
     return app

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +22,7 @@ file named by --config-file; flags win over the environment, the environment ove
 # Which settings each subcommand shows; 'serve' and 'check-config' take them all.
 SANDBOX_SETTINGS = (
     "host", "port", "sandbox_max_messages", "sandbox_tick", "log_level", "config_file",
+    "log_format", "log_mask_numbers",
 )
 
 
@@ -82,12 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _setup_logging(settings: Settings) -> None:
+    from gateway.observability.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format, settings.log_mask_numbers)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,12 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(settings.masked(), indent=2, sort_keys=True))
         return 0
 
-    _setup_logging(settings.log_level)
+    _setup_logging(settings)
     from gateway import server
 
     try:
         if args.command == "sandbox":
             server.run(server.serve_sandbox, settings)
+        elif settings.workers > 1:
+            return server.serve_workers(settings)
         else:
             server.run(server.serve_gateway, settings)
     except OSError as exc:

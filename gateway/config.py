@@ -153,6 +153,53 @@ class Settings:
         "Logging level.",
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
     )
+    log_format: str = _opt(
+        "auto",
+        "GATEWAY_LOG_FORMAT",
+        "Log format: 'json' (one JSON object per line), 'text' (readable), or 'auto' (text when "
+        "stderr is a terminal, JSON otherwise, e.g. in containers).",
+        choices=("auto", "json", "text"),
+    )
+    log_mask_numbers: bool = _opt(
+        True,
+        "GATEWAY_LOG_MASK_NUMBERS",
+        "Mask phone numbers in logs (+1415***1212).",
+    )
+    metrics_port: int = _opt(
+        0,
+        "GATEWAY_METRICS_PORT",
+        "Also serve /metrics on this port (on --host); 0 serves it on the main port only.",
+    )
+    workers: int = _opt(
+        1,
+        "GATEWAY_WORKERS",
+        "Worker processes sharing the port (SO_REUSEPORT); more than 1 runs a supervisor that "
+        "also hosts the sandbox and aggregates metrics across workers.",
+    )
+    upstream_max_concurrency: int = _opt(
+        100,
+        "GATEWAY_UPSTREAM_MAX_CONCURRENCY",
+        "Most upstream requests in flight per process; more wait (up to --upstream-timeout, "
+        "then 503 with code 20503).",
+    )
+    drain_timeout: float = _opt(
+        20.0,
+        "GATEWAY_DRAIN_TIMEOUT",
+        "Seconds from SIGTERM to exit: readiness fails at once, in-flight requests get the rest "
+        "of this time to finish. Keep it below the pod's terminationGracePeriodSeconds.",
+    )
+    drain_delay: float = _opt(
+        0.0,
+        "GATEWAY_DRAIN_DELAY",
+        "Seconds (within --drain-timeout) the gateway keeps accepting requests after SIGTERM, "
+        "reporting not-ready, so that load balancers stop routing to it first (a built-in "
+        "pre-stop delay; 5 suits Kubernetes).",
+    )
+    readiness_cache: float = _opt(
+        2.0,
+        "GATEWAY_READINESS_CACHE",
+        "Seconds /readyz reuses its last upstream reachability check (a TCP connect).",
+    )
     config_file: str = _opt(
         "",
         "GATEWAY_CONFIG_FILE",
@@ -241,6 +288,9 @@ def _validate(s: Settings) -> None:
             f"setting 'default_region' (GATEWAY_DEFAULT_REGION): {s.default_region!r} is not a "
             "region phonenumbers knows"
         )
+    from gateway.observability.settings import validate_operations_settings
+
+    validate_operations_settings(s)
 
 
 def load_settings(

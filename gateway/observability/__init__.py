@@ -1,0 +1,61 @@
+"""Operations: health and readiness, Prometheus metrics, structured access logs, request ids.
+
+:func:`setup` installs all of it on a gateway app; the server flips :class:`Lifecycle` to
+draining on SIGTERM. Other modules use :func:`metrics.callback_outcome` and
+:func:`metrics.register_cache`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from gateway.config import Settings
+from gateway.observability.health import (
+    LIFECYCLE,
+    PROBE,
+    Lifecycle,
+    UpstreamProbe,
+    healthz,
+    readyz,
+)
+from gateway.observability.metrics import (
+    METRICS,
+    Metrics,
+    activate,
+    deactivate,
+    metrics_handler,
+)
+from gateway.observability.middleware import add_request_id_header, make_middleware
+from gateway.observability.trace import upstream_trace_config
+
+__all__ = ["LIFECYCLE", "METRICS", "Lifecycle", "setup", "trace_configs"]
+
+
+async def _process_default_ctx(app: web.Application) -> AsyncIterator[None]:
+    activate(app[METRICS])
+    yield
+    deactivate(app[METRICS])
+
+
+def setup(app: web.Application, settings: Settings, upstream_url: str) -> None:
+    """Install the middleware (outermost), /healthz, /readyz and /metrics on ``app``."""
+    metrics = Metrics()
+    app[METRICS] = metrics
+    app[LIFECYCLE] = Lifecycle()
+    app[PROBE] = UpstreamProbe(
+        upstream_url, settings.upstream_connect_timeout, settings.readiness_cache
+    )
+    app.middlewares.insert(0, make_middleware(settings, metrics))
+    app.on_response_prepare.append(add_request_id_header)
+    app.cleanup_ctx.append(_process_default_ctx)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_handler)
+
+
+def trace_configs(app: web.Application) -> list[aiohttp.TraceConfig]:
+    """For the upstream ClientSession: latency metrics and request-id propagation."""
+    return [upstream_trace_config(app[METRICS])]

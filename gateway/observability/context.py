@@ -1,0 +1,44 @@
+"""What the observability code knows about the request being served, across awaits.
+
+The middleware opens a :class:`Observation` in a context variable; the upstream trace hooks add
+to it (so upstream latency and counts are measured even where a handler forgets to set the
+:mod:`gateway.reqctx` keys), and tasks a handler spawns inherit it.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from multidict import CIMultiDictProxy
+
+REQUEST_ID_HEADER = "X-Request-Id"
+IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
+REQUEST_ID = "gw.request_id"  # key on the aiohttp request
+
+# Ids end up in logs and in headers sent upstream: accept only a short, plain token so that a
+# client cannot inject log lines or header syntax through them.
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+
+
+@dataclass(slots=True)
+class Observation:
+    request_id: str
+    upstream_requests: int = 0
+    upstream_seconds: float = 0.0
+    upstream_status: int | None = None
+
+
+current: ContextVar[Observation | None] = ContextVar("gateway_observation", default=None)
+
+
+def choose_request_id(headers: CIMultiDictProxy[str]) -> str:
+    """The client's X-Request-Id, else Twilio's I-Twilio-Idempotency-Token (set on webhooks), else
+    a fresh one; an id that is not a plain token is replaced rather than trusted."""
+    for name in (REQUEST_ID_HEADER, IDEMPOTENCY_HEADER):
+        value = headers.get(name, "").strip()
+        if value and _SAFE_ID.fullmatch(value):
+            return value
+    return uuid.uuid4().hex

@@ -1,0 +1,86 @@
+"""Liveness, readiness and the draining flag.
+
+Liveness says only that the event loop answers. Readiness says the gateway should get traffic:
+its configuration loaded (it would not be running otherwise), its upstream reachable, and it is
+not draining. Upstream reachability is a TCP connect to the upstream host, cached for
+``readiness_cache`` seconds so that frequent probes from many replicas do not become load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+
+from aiohttp import web
+from cachetools import TTLCache
+from yarl import URL
+
+from gateway import reqctx
+
+
+@dataclass(slots=True)
+class Lifecycle:
+    """Set to draining by the server on SIGTERM; read by /readyz."""
+
+    draining: bool = False
+
+
+LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
+
+
+class UpstreamProbe:
+    def __init__(self, base_url: str, timeout: float, ttl: float) -> None:
+        url = URL(base_url)
+        self._host = url.host or "localhost"
+        self._port = url.port or (443 if url.scheme == "https" else 80)
+        self._timeout = timeout
+        self._cache: TTLCache[str, str] | None = TTLCache(1, ttl) if ttl > 0 else None
+        self._lock = asyncio.Lock()
+
+    async def check(self) -> str:
+        """'ok', or why the upstream is not reachable."""
+        if self._cache is None:
+            return await self._connect()
+        async with self._lock:  # one probe at a time; the others reuse its answer
+            result = self._cache.get("upstream")
+            if result is None:
+                result = self._cache["upstream"] = await self._connect()
+            return result
+
+    async def _connect(self) -> str:
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(self._host, self._port), self._timeout
+            )
+        except (TimeoutError, OSError) as exc:
+            return f"unreachable ({type(exc).__name__})"
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except OSError:
+            pass
+        return "ok"
+
+
+PROBE = web.AppKey("upstream_probe", UpstreamProbe)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    request[reqctx.DIALECT] = "ops"
+    request[reqctx.OPERATION] = "healthz"
+    # The pid tells operators (and tests) which worker process answered.
+    return web.json_response({"status": "ok", "pid": os.getpid()})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    request[reqctx.DIALECT] = "ops"
+    request[reqctx.OPERATION] = "readyz"
+    draining = request.app[LIFECYCLE].draining
+    upstream = "skipped (draining)" if draining else await request.app[PROBE].check()
+    ready = not draining and upstream == "ok"
+    body = {
+        "status": "ready" if ready else "not ready",
+        "checks": {"config": "ok", "upstream": upstream, "draining": draining},
+    }
+    return web.json_response(body, status=200 if ready else 503)

@@ -1,0 +1,119 @@
+"""Structured logging: JSON lines for machines, a readable line for people, and masking of phone
+numbers on the way out.
+
+The access line's fields travel as ``extra={"access": {...}}`` so that the JSON formatter can
+emit them as fields and the text formatter as ``key=value`` pairs. Nothing here ever receives a
+request body or header values other than the request id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from multidict import MultiMapping
+
+ACCESS_LOGGER = "gateway.access"
+
+# Free text from any module: E.164 numbers and bare 10-11 digit North American numbers.
+_NUMBER_IN_TEXT = re.compile(r"(?<![\w+])(\+\d{7,15}|\d{10,11})(?!\w)")
+
+
+def mask_number(value: str) -> str:
+    """+14155551212 -> +1415***1212; 4155551212 -> 415***1212; values with fewer than 7 digits
+    (short codes, ids) are left alone because they identify no person."""
+    digits = "".join(c for c in value if c.isdigit())
+    if len(digits) < 7:
+        return value
+    if len(digits) < 10:
+        return "***" + digits[-4:]
+    plus = value.lstrip().startswith("+")
+    head = "+" + digits[:4] if plus else digits[:3]
+    return f"{head}***{digits[-4:]}"
+
+
+def mask_text(text: str) -> str:
+    return _NUMBER_IN_TEXT.sub(lambda m: mask_number(m.group(0)), text)
+
+
+def loggable_query(query: MultiMapping[str], mask: bool) -> str:
+    """A query string for the log: keys as sent, values masked where they hold a number."""
+    if not query:
+        return ""
+    parts = [f"{k}={mask_number(v) if mask else v}" for k, v in query.items()]
+    return "?" + "&".join(parts)
+
+
+class MaskNumbers(logging.Filter):
+    """Masks phone numbers in every record's message before any formatter sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "pid": record.process,
+        }
+        access = getattr(record, "access", None)
+        if isinstance(access, Mapping):
+            out.update(access)
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str, separators=(",", ":"))
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-5s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        access = getattr(record, "access", None)
+        if isinstance(access, Mapping):
+            line += " " + " ".join(f"{k}={v}" for k, v in access.items() if v not in (None, ""))
+        return line
+
+
+def configure_logging(
+    level: str, fmt: str, mask_numbers: bool, stream: IO[str] | None = None
+) -> logging.Handler:
+    """Replace the root logger's handlers with one that writes ``fmt`` ('auto', 'json' or
+    'text') to ``stream`` (stderr by default)."""
+    stream = stream or sys.stderr
+    if fmt == "auto":
+        fmt = "text" if _isatty(stream) else "json"
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    if mask_numbers:
+        handler.addFilter(MaskNumbers())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(getattr(logging, level, logging.INFO))
+    # aiohttp's own access log would repeat ours without the gateway's fields and masking.
+    logging.getLogger("aiohttp.access").disabled = True
+    return handler
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty() and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,106 @@
+"""One middleware for every request: request id, access log line, request metrics.
+
+It is the outermost middleware, so it sees the status the client finally gets, and it reads the
+:mod:`gateway.reqctx` keys the handlers set (dialect, operation, account, Twilio code, upstream
+figures); upstream figures a handler did not set come from the upstream trace hooks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from gateway import reqctx
+from gateway.config import Settings
+from gateway.observability import context
+from gateway.observability import metrics as metrics_mod
+from gateway.observability.logs import ACCESS_LOGGER, loggable_query, mask_text
+
+access_log = logging.getLogger(ACCESS_LOGGER)
+
+# Probes and scrapes arrive every few seconds; they are logged at DEBUG only.
+_QUIET_DIALECT = "ops"
+
+
+def _upstream(
+    request: web.Request, obs: context.Observation
+) -> tuple[int | None, float | None, int]:
+    """Upstream status, seconds and request count: the handler's figures, else the trace's."""
+    status = request.get(reqctx.UPSTREAM_STATUS, obs.upstream_status)
+    seconds = request.get(reqctx.UPSTREAM_SECONDS)
+    if seconds is None and obs.upstream_requests:
+        seconds = obs.upstream_seconds
+    count = request.get(reqctx.UPSTREAM_REQUESTS, obs.upstream_requests)
+    return status, None if seconds is None else float(seconds), int(count or 0)
+
+
+def make_middleware(settings: Settings, metrics: metrics_mod.Metrics) -> Middleware:
+    mask = settings.log_mask_numbers
+
+    @web.middleware
+    async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        obs = context.Observation(context.choose_request_id(request.headers))
+        request[context.REQUEST_ID] = obs.request_id
+        obs_token = context.current.set(obs)
+        metrics_token = metrics_mod.current.set(metrics)
+        metrics.in_flight.inc()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            metrics.in_flight.dec()
+            seconds = time.perf_counter() - started
+            metrics.observe_request(request, status, seconds)
+            up_status, up_seconds, up_count = _upstream(request, obs)
+            dialect = request.get(reqctx.DIALECT)
+            if request.get(reqctx.OPERATION) == "list" and up_count:
+                metrics.observe_list(str(dialect or "none"), up_count)
+            level = logging.DEBUG if dialect == _QUIET_DIALECT else logging.INFO
+            if access_log.isEnabledFor(level):
+                path = mask_text(request.path) if mask else request.path
+                access_log.log(
+                    level,
+                    "%s %s %d",
+                    request.method,
+                    path,
+                    status,
+                    extra={
+                        "access": {
+                            "request_id": obs.request_id,
+                            "method": request.method,
+                            "path": path,
+                            "query": loggable_query(request.rel_url.query, mask),
+                            "status": status,
+                            "duration_ms": round(seconds * 1000, 2),
+                            "dialect": dialect,
+                            "operation": request.get(reqctx.OPERATION),
+                            "account_sid": request.get(reqctx.ACCOUNT_SID),
+                            "twilio_code": request.get(reqctx.TWILIO_CODE),
+                            "upstream_status": up_status,
+                            "upstream_ms": None if up_seconds is None
+                            else round(up_seconds * 1000, 2),
+                            "upstream_requests": up_count,
+                            "remote": request.remote,
+                        }
+                    },
+                )
+            metrics_mod.current.reset(metrics_token)
+            context.current.reset(obs_token)
+
+    return observe
+
+
+async def add_request_id_header(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """on_response_prepare: every answer, errors included, carries the request id."""
+    request_id = request.get(context.REQUEST_ID)
+    if request_id:
+        response.headers[context.REQUEST_ID_HEADER] = request_id

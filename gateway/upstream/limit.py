@@ -1,0 +1,45 @@
+"""A bound on concurrent upstream calls per process.
+
+The connection pool (``upstream_max_connections``) already bounds sockets; this bounds whole
+calls, retries included, so that a slow upstream makes requests queue here for a bounded time
+instead of piling up without limit. A call that cannot start within the wait budget is answered
+503/20503: nothing was sent, so the client may safely retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from gateway import errors
+from gateway.model import ApiError, Credentials
+from gateway.upstream.http import Params, UpstreamClient
+
+
+class BoundedUpstreamClient(UpstreamClient):
+    def __init__(self, *args: Any, max_concurrency: int, max_wait: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._max_wait = max_wait
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        creds: Credentials,
+        *,
+        params: Params | None = None,
+        form: Params | None = None,
+    ) -> Any:
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self._max_wait)
+        except TimeoutError:
+            raise ApiError(
+                503,
+                "The gateway has too many upstream requests in flight; the request was not sent",
+                errors.UPSTREAM_UNAVAILABLE,
+            ) from None
+        try:
+            return await super().call(method, path, creds, params=params, form=form)
+        finally:
+            self._slots.release()
