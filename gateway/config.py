@@ -132,6 +132,13 @@ class Settings:
     cursor_ttl: float = _opt(
         300.0, "GATEWAY_CURSOR_TTL", "Seconds a remembered upstream cursor stays valid."
     )
+    upstream_page_size: int = _opt(
+        1000,
+        "GATEWAY_UPSTREAM_PAGE_SIZE",
+        "PageSize the gateway asks upstream for when serving a legacy list page (1..1000); "
+        "legacy pages are sliced out of these upstream pages. 0 asks upstream for the legacy "
+        "page size itself (no slicing). See docs/paging.md.",
+    )
 
     # --- sandbox ---------------------------------------------------------------------------
     sandbox_max_messages: int = _opt(

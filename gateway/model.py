@@ -105,6 +105,8 @@ class Page:
     num_pages: int | None = None
     total_is_exact: bool = True
     has_next: bool = False
+    # How many upstream requests serving this page cost (cursor walk and total count together).
+    upstream_requests: int = 0
 
     @property
     def start(self) -> int:

@@ -1,0 +1,300 @@
+"""The paging translator against an in-memory upstream: slicing, cursor reuse, expiry,
+isolation, bounds, total modes and pages beyond the end."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+
+import pytest
+
+from gateway.config import ConfigError, Settings
+from gateway.model import ApiError, ListFilter, ListQuery, Message
+from gateway.paging import Paginator
+from tests.paging.conftest import ACCOUNT_A, ACCOUNT_B, FakeClock, FakeUpstream, make_message
+
+
+def settings(**changes: object) -> Settings:
+    return dataclasses.replace(Settings(), **changes)  # type: ignore[arg-type]
+
+
+def fill(upstream: FakeUpstream, n: int, **kw: object) -> None:
+    upstream.add(*(make_message(i, **kw) for i in range(n)))  # type: ignore[arg-type]
+
+
+async def read_all(
+    paginator: Paginator, upstream: FakeUpstream, size: int, flt: ListFilter | None = None
+) -> list[Message]:
+    flt = flt or ListFilter()
+    out: list[Message] = []
+    page = 0
+    while True:
+        got = await paginator.page(ACCOUNT_A, ListQuery(flt, page, size), upstream.fetch)
+        out.extend(got.messages)
+        if not got.has_next:
+            return out
+        page += 1
+
+
+async def test_seed_example_69_messages_in_pages_of_50(upstream: FakeUpstream) -> None:
+    # The 2008 docs' example: page="0" numpages="2" pagesize="50" total="69" start="0" end="49".
+    fill(upstream, 69)
+    paginator = Paginator(settings())
+    first = await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), upstream.fetch)
+    assert (first.page, first.num_pages, first.page_size, first.total, first.start, first.end) == (
+        0, 2, 50, 69, 0, 49,
+    )
+    assert first.has_next and first.total_is_exact
+    assert [m.sid for m in first.messages] == [m.sid for m in upstream.messages[:50]]
+    second = await paginator.page(ACCOUNT_A, ListQuery(page=1, page_size=50), upstream.fetch)
+    assert (second.start, second.end, second.total, second.num_pages) == (50, 68, 69, 2)
+    assert not second.has_next
+    assert [m.sid for m in second.messages] == [m.sid for m in upstream.messages[50:]]
+
+
+@pytest.mark.parametrize("chunk", [1000, 0, 64, 7])
+@pytest.mark.parametrize("size", [1, 7, 50, 333, 1000])
+async def test_slicing_concatenates_to_the_whole_list(chunk: int, size: int) -> None:
+    upstream = FakeUpstream()
+    fill(upstream, 1234)
+    paginator = Paginator(settings(upstream_page_size=chunk))
+    got = await read_all(paginator, upstream, size)
+    assert [m.sid for m in got] == [m.sid for m in upstream.messages]
+    # Jumping straight to each page gives the same pages, totals exact on every one.
+    pages = -(-1234 // size)
+    for n in sorted({0, 1, pages // 2, pages - 1, pages}):
+        page = await paginator.page(ACCOUNT_A, ListQuery(page=n, page_size=size), upstream.fetch)
+        assert [m.sid for m in page.messages] == [
+            m.sid for m in upstream.messages[n * size : (n + 1) * size]
+        ]
+        assert (page.total, page.num_pages, page.has_next) == (1234, pages, n < pages - 1)
+
+
+async def test_cursor_reuse_counts_upstream_requests(upstream: FakeUpstream) -> None:
+    fill(upstream, 5000)
+    paginator = Paginator(settings())
+    cold = await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), upstream.fetch)
+    # Chunk 0 serves the page; the count resumes from its cursor: 5 chunks of 1000 in all.
+    assert cold.upstream_requests == 5 and len(upstream.calls) == 5
+    assert {size for size, _ in upstream.calls} == {1000}
+    upstream.calls.clear()
+    last = await paginator.page(ACCOUNT_A, ListQuery(page=99, page_size=50), upstream.fetch)
+    # The count remembered chunk 4's cursor: one request, straight from it.
+    assert last.upstream_requests == 1
+    assert upstream.calls == [(1000, f"after:{upstream.messages[3999].sid}")]
+    assert [m.sid for m in last.messages] == [m.sid for m in upstream.messages[4950:]]
+    # Another legacy page size reuses the same positions.
+    upstream.calls.clear()
+    mid = await paginator.page(ACCOUNT_A, ListQuery(page=2, page_size=1000), upstream.fetch)
+    assert mid.upstream_requests == 1 and mid.start == 2000
+
+
+async def test_off_mode_walks_only_as_far_as_needed(upstream: FakeUpstream) -> None:
+    fill(upstream, 5000)
+    paginator = Paginator(settings(total_mode="off"))
+    page = await paginator.page(ACCOUNT_A, ListQuery(page=41, page_size=50), upstream.fetch)
+    assert page.upstream_requests == 3  # chunks 0, 1, 2 hold offset 2050
+    assert page.total is None and page.num_pages is None and page.has_next
+    again = await paginator.page(ACCOUNT_A, ListQuery(page=42, page_size=50), upstream.fetch)
+    assert again.upstream_requests == 1
+
+
+async def test_direct_mode_asks_upstream_for_the_legacy_page_size(upstream: FakeUpstream) -> None:
+    fill(upstream, 300)
+    paginator = Paginator(settings(upstream_page_size=0, total_mode="off"))
+    page = await paginator.page(ACCOUNT_A, ListQuery(page=3, page_size=50), upstream.fetch)
+    assert [size for size, _ in upstream.calls] == [50, 50, 50, 50]
+    assert page.upstream_requests == 4
+    upstream.calls.clear()
+    await paginator.page(ACCOUNT_A, ListQuery(page=4, page_size=50), upstream.fetch)
+    assert upstream.calls == [(50, f"after:{upstream.messages[199].sid}")]
+
+
+async def test_cursor_and_total_ttl_expire(upstream: FakeUpstream, clock: FakeClock) -> None:
+    fill(upstream, 5000)
+    paginator = Paginator(settings(cursor_ttl=300.0, total_ttl=30.0), clock=clock)
+    await paginator.page(ACCOUNT_A, ListQuery(page=99, page_size=50), upstream.fetch)
+    clock.now += 31  # total expired, cursors not
+    page = await paginator.page(ACCOUNT_A, ListQuery(page=99, page_size=50), upstream.fetch)
+    assert page.upstream_requests == 1  # the last chunk ends the list: that is the total
+    clock.now += 31
+    page = await paginator.page(ACCOUNT_A, ListQuery(page=50, page_size=50), upstream.fetch)
+    assert page.upstream_requests == 1 + 5  # chunk 2, then a recount from the head
+    clock.now += 31
+    first = await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), upstream.fetch)
+    assert first.upstream_requests == 2  # head checked, so the count resumes at chunk 4
+    clock.now += 301  # everything expired
+    page = await paginator.page(ACCOUNT_A, ListQuery(page=99, page_size=50), upstream.fetch)
+    assert page.upstream_requests == 5 and page.total == 5000
+
+
+async def test_accounts_never_share_cursors_or_totals() -> None:
+    a, b = FakeUpstream(), FakeUpstream()
+    fill(a, 3000, account=ACCOUNT_A)
+    fill(b, 10, account=ACCOUNT_B)
+    paginator = Paginator(settings())
+    pa = await paginator.page(ACCOUNT_A, ListQuery(page=2, page_size=1000), a.fetch)
+    assert pa.total == 3000
+    pb = await paginator.page(ACCOUNT_B, ListQuery(page=2, page_size=1000), b.fetch)
+    # B walked its own list from its head: no cursor of A's was offered to B's upstream.
+    assert b.calls == [(1000, None)]
+    assert (pb.total, pb.messages, pb.has_next) == (10, (), False)
+    pb0 = await paginator.page(ACCOUNT_B, ListQuery(page=0, page_size=50), b.fetch)
+    assert pb0.total == 10 and all(m.account_sid == ACCOUNT_B for m in pb0.messages)
+    assert all(token is None or token.startswith("after:") for _, token in b.calls)
+    b_sids = {m.sid for m in b.messages}
+    assert all(token is None or token.removeprefix("after:") in b_sids for _, token in b.calls)
+
+
+async def test_filters_have_their_own_cursors(upstream: FakeUpstream) -> None:
+    upstream.add(*(make_message(i, to="+14155550100" if i % 3 else "+14155550111") for i in range(3000)))
+    paginator = Paginator(settings())
+    everything = await read_all(paginator, upstream, 400)
+    some = await read_all(paginator, upstream, 400, ListFilter(to="+14155550111"))
+    assert [m.sid for m in everything] == [m.sid for m in upstream.messages]
+    assert [m.sid for m in some] == [m.sid for m in upstream.listing(ListFilter(to="+14155550111"))]
+
+
+async def test_cursor_cache_is_bounded(upstream: FakeUpstream) -> None:
+    fill(upstream, 10_000)
+    paginator = Paginator(settings(cursor_cache_size=3, total_mode="off"))
+    page = await paginator.page(ACCOUNT_A, ListQuery(page=9, page_size=1000), upstream.fetch)
+    assert paginator.cache.cursor_count == 3 and paginator.cache.cursor_capacity == 3
+    assert [m.sid for m in page.messages] == [m.sid for m in upstream.messages[9000:]]
+    # The newest cursors survived, so the last page is still one request away...
+    again = await paginator.page(ACCOUNT_A, ListQuery(page=9, page_size=1000), upstream.fetch)
+    assert again.upstream_requests == 1
+    # ...and an evicted one costs a walk from the nearest survivor, never a wrong page.
+    early = await paginator.page(ACCOUNT_A, ListQuery(page=3, page_size=1000), upstream.fetch)
+    assert early.upstream_requests == 4
+    assert [m.sid for m in early.messages] == [m.sid for m in upstream.messages[3000:4000]]
+
+
+async def test_bounded_mode_counts_at_most_the_bound(upstream: FakeUpstream) -> None:
+    fill(upstream, 5000)
+    paginator = Paginator(settings(total_mode="bounded", total_bound=1500))
+    first = await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), upstream.fetch)
+    assert (first.total, first.num_pages, first.total_is_exact) == (1500, 30, False)
+    assert first.upstream_requests == 2  # chunk 0, then chunk 1 reaches 2000 >= 1500
+    # Past the bound, the total is the lower bound this page proves, so `page < numpages`
+    # loops keep going while there is a next page.
+    deep = await paginator.page(ACCOUNT_A, ListQuery(page=40, page_size=50), upstream.fetch)
+    assert (deep.total, deep.num_pages, deep.has_next, deep.total_is_exact) == (2051, 42, True, False)
+    # The end of the list, once seen, is exact.
+    last = await paginator.page(ACCOUNT_A, ListQuery(page=99, page_size=50), upstream.fetch)
+    assert (last.total, last.num_pages, last.has_next, last.total_is_exact) == (5000, 100, False, True)
+    got = await read_all(paginator, upstream, 50)
+    assert [m.sid for m in got] == [m.sid for m in upstream.messages]
+
+
+async def test_bounded_mode_below_the_bound_is_exact(upstream: FakeUpstream) -> None:
+    fill(upstream, 1200)
+    paginator = Paginator(settings(total_mode="bounded", total_bound=5000))
+    page = await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), upstream.fetch)
+    assert (page.total, page.num_pages, page.total_is_exact) == (1200, 24, True)
+
+
+async def test_off_mode_reports_no_total(upstream: FakeUpstream) -> None:
+    fill(upstream, 69)
+    paginator = Paginator(settings(total_mode="off"))
+    page = await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), upstream.fetch)
+    assert (page.total, page.num_pages, page.total_is_exact, page.has_next) == (None, None, False, True)
+    assert page.upstream_requests == 1
+    last = await paginator.page(ACCOUNT_A, ListQuery(page=1, page_size=50), upstream.fetch)
+    assert (len(last.messages), last.has_next, last.end) == (19, False, 68)
+
+
+@pytest.mark.parametrize("mode", ["exact", "bounded", "off"])
+async def test_page_beyond_the_end_is_empty_with_attributes(upstream: FakeUpstream, mode: str) -> None:
+    fill(upstream, 69)
+    paginator = Paginator(settings(total_mode=mode))
+    page = await paginator.page(ACCOUNT_A, ListQuery(page=10, page_size=50), upstream.fetch)
+    assert page.messages == () and not page.has_next
+    assert (page.page, page.start, page.end) == (10, 500, 500)
+    if mode == "off":
+        assert page.total is None
+    else:
+        assert (page.total, page.num_pages, page.total_is_exact) == (69, 2, True)
+
+
+async def test_empty_list(upstream: FakeUpstream) -> None:
+    paginator = Paginator(settings())
+    page = await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), upstream.fetch)
+    assert (page.total, page.num_pages, page.start, page.end, page.has_next) == (0, 1, 0, 0, False)
+    assert page.upstream_requests == 1
+
+
+async def test_trailing_cursor_to_an_empty_page(upstream: FakeUpstream) -> None:
+    # An upstream that hands out a cursor after a full last page: exact totals settle
+    # has_next; without totals the next page is simply empty.
+    upstream.trailing_cursor = True
+    fill(upstream, 2000)
+    exact = Paginator(settings())
+    page = await exact.page(ACCOUNT_A, ListQuery(page=39, page_size=50), upstream.fetch)
+    assert (page.total, page.num_pages, page.has_next) == (2000, 40, False)
+    off = Paginator(settings(total_mode="off"))
+    page = await off.page(ACCOUNT_A, ListQuery(page=39, page_size=50), upstream.fetch)
+    assert page.has_next
+    after = await off.page(ACCOUNT_A, ListQuery(page=40, page_size=50), upstream.fetch)
+    assert (after.messages, after.has_next) == ((), False)
+
+
+async def test_concurrent_requests_do_not_walk_twice(upstream: FakeUpstream) -> None:
+    fill(upstream, 5000)
+    real_fetch = upstream.fetch
+
+    async def slow_fetch(
+        flt: ListFilter, size: int, token: str | None
+    ) -> tuple[Sequence[Message], str | None]:
+        await asyncio.sleep(0.001)
+        return await real_fetch(flt, size, token)
+
+    paginator = Paginator(settings())
+    pages = await asyncio.gather(
+        *(
+            paginator.page(ACCOUNT_A, ListQuery(page=99, page_size=50), slow_fetch)
+            for _ in range(5)
+        )
+    )
+    # One cold walk (5 chunks); the four others each read only the chunk they need.
+    assert sorted(p.upstream_requests for p in pages) == [1, 1, 1, 1, 5]
+    assert len(upstream.calls) == 9
+    assert len(paginator._locks) == 0  # nothing kept once no request holds a lock
+
+
+async def test_upstream_error_propagates_and_leaves_no_damage(upstream: FakeUpstream) -> None:
+    fill(upstream, 3000)
+    calls = 0
+    real_fetch = upstream.fetch
+
+    async def flaky(flt: ListFilter, size: int, token: str | None) -> tuple[Sequence[Message], str | None]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise ApiError(503, "upstream down", 20503)
+        return await real_fetch(flt, size, token)
+
+    paginator = Paginator(settings())
+    with pytest.raises(ApiError) as err:
+        await paginator.page(ACCOUNT_A, ListQuery(page=50, page_size=50), flaky)
+    assert err.value.status == 503
+    page = await paginator.page(ACCOUNT_A, ListQuery(page=50, page_size=50), flaky)
+    assert [m.sid for m in page.messages] == [m.sid for m in upstream.messages[2500:2550]]
+    assert page.total == 3000
+
+
+async def test_invalid_query_is_a_400_not_a_crash(upstream: FakeUpstream) -> None:
+    paginator = Paginator(settings())
+    for query in (ListQuery(page=-1), ListQuery(page_size=0), ListQuery(page_size=1001)):
+        with pytest.raises(ApiError) as err:
+            await paginator.page(ACCOUNT_A, query, upstream.fetch)
+        assert err.value.status == 400
+    assert upstream.calls == []
+
+
+def test_bad_paging_settings_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="upstream_page_size"):
+        Paginator(settings(upstream_page_size=1001))
+    with pytest.raises(ConfigError, match="total_bound"):
+        Paginator(settings(total_bound=0))
