@@ -41,6 +41,7 @@ async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings, upstream_url: str | None = None) -> web.Application:
     """Build the gateway. ``upstream_url`` overrides the configured one (the embedded sandbox
     passes its own address this way)."""
+    from gateway.callbacks import routes as callback_routes
     from gateway.dialects.v2008 import routes as v2008_routes
 
     app = web.Application()
@@ -49,4 +50,5 @@ def create_app(settings: Settings, upstream_url: str | None = None) -> web.Appli
     app.cleanup_ctx.append(_upstream_ctx)
     observability.setup(app, settings, app[UPSTREAM_URL])
     v2008_routes.setup(app)
+    callback_routes.setup(app)
     return app

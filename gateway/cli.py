@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the effective settings as JSON with secrets masked. Exits 2 on an invalid setting.",
     )
     _add_setting_options(check, None)
+    from gateway.callbacks import cli as callbacks_cli
+
+    callbacks_cli.add_parser(sub, _add_setting_options)
     return parser
 
 
@@ -103,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         print(json.dumps(settings.masked(), indent=2, sort_keys=True))
         return 0
+    if args.command == "inbound-url":
+        from gateway.callbacks import cli as callbacks_cli
+
+        return callbacks_cli.run(args, settings)
 
     _setup_logging(settings)
     from gateway import server

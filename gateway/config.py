@@ -140,6 +140,71 @@ class Settings:
         "page size itself (no slicing). See docs/paging.md.",
     )
 
+    # --- callbacks and inbound webhooks ----------------------------------------------------
+    public_url: str = _opt(
+        "",
+        "GATEWAY_PUBLIC_URL",
+        "Base URL at which Twilio reaches this gateway (e.g. https://sms-gw.example.com), mapping "
+        "to the gateway's root. Status callbacks are relayed through it and Twilio's signatures "
+        "are checked against it; empty forwards legacy StatusCallback URLs unchanged.",
+    )
+    callback_signing_key: str = _opt(
+        "",
+        "GATEWAY_CALLBACK_SIGNING_KEY",
+        "Key (16+ characters) that signs the callback tokens in the gateway's callback URLs; "
+        "several comma-separated keys rotate: the first signs, all verify. Required with "
+        "--public-url.",
+        secret=True,
+        cli=False,
+    )
+    accounts_file: str = _opt(
+        "",
+        "GATEWAY_ACCOUNTS_FILE",
+        "TOML or JSON file mapping AccountSid to AuthToken, used to check Twilio's callback "
+        "signatures and to re-sign them for legacy apps.",
+    )
+    accounts: str = _opt(
+        "",
+        "GATEWAY_ACCOUNTS",
+        "AccountSid=AuthToken pairs, comma-separated, added to --accounts-file.",
+        secret=True,
+        cli=False,
+    )
+    callback_allowed_hosts: str = _opt(
+        "",
+        "GATEWAY_CALLBACK_ALLOWED_HOSTS",
+        "Comma-separated hosts legacy callback URLs may point at ('*.example.com' matches "
+        "subdomains); empty allows any host.",
+    )
+    callback_timeout: float = _opt(
+        10.0,
+        "GATEWAY_CALLBACK_TIMEOUT",
+        "Seconds a legacy app may take to answer a relayed callback or webhook (Twilio itself "
+        "waits 15).",
+    )
+    callback_max_body: int = _opt(
+        65536,
+        "GATEWAY_CALLBACK_MAX_BODY",
+        "Largest body in bytes accepted from Twilio on a callback endpoint and read from a "
+        "legacy app's answer.",
+    )
+    callback_dedup_size: int = _opt(
+        100000,
+        "GATEWAY_CALLBACK_DEDUP_SIZE",
+        "Most messages remembered as already reported to their legacy StatusCallback.",
+    )
+    callback_dedup_ttl: float = _opt(
+        86400.0,
+        "GATEWAY_CALLBACK_DEDUP_TTL",
+        "Seconds a message stays remembered as reported (later events are then suppressed).",
+    )
+    callback_token_max_age: float = _opt(
+        604800.0,
+        "GATEWAY_CALLBACK_TOKEN_MAX_AGE",
+        "Seconds a status-callback token stays valid after the send; 0 = forever. Inbound "
+        "webhook tokens never expire.",
+    )
+
     # --- sandbox ---------------------------------------------------------------------------
     sandbox_max_messages: int = _opt(
         100000,
@@ -295,6 +360,9 @@ def _validate(s: Settings) -> None:
             f"setting 'default_region' (GATEWAY_DEFAULT_REGION): {s.default_region!r} is not a "
             "region phonenumbers knows"
         )
+    from gateway.callbacks.settings import validate_callback_settings
+
+    validate_callback_settings(s)
     from gateway.observability.settings import validate_operations_settings
 
     validate_operations_settings(s)

@@ -1,0 +1,59 @@
+"""Which legacy URLs the gateway may call, and the gateway's own callback URLs (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import urlencode, urlsplit
+
+STATUS_PATH = "/callbacks/status/"
+ACTION_PATH = "/callbacks/action/"
+INBOUND_PATH = "/callbacks/inbound/"
+
+
+class UrlRefused(ValueError):
+    """A legacy URL the gateway will not call."""
+
+
+def parse_allowed_hosts(text: str) -> tuple[str, ...]:
+    return tuple(h.strip().lower().rstrip(".") for h in text.split(",") if h.strip())
+
+
+def host_allowed(host: str, allowed: Sequence[str]) -> bool:
+    """Empty allow-list: any host. ``*.example.com`` matches subdomains, not the apex."""
+    if not allowed:
+        return True
+    host = host.lower().rstrip(".")
+    for pattern in allowed:
+        if pattern.startswith("*."):
+            if host.endswith(pattern[1:]) and host != pattern[2:]:
+                return True
+        elif host == pattern:
+            return True
+    return False
+
+
+def check_legacy_url(url: str, allowed: Sequence[str]) -> None:
+    """Raise UrlRefused unless ``url`` is an absolute http(s) URL on an allowed host."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise UrlRefused(f"not a URL: {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UrlRefused("callback URLs must be absolute http:// or https:// URLs")
+    if parts.username or parts.password:
+        # Credentials in a callback URL would end up in tokens and logs.
+        raise UrlRefused("callback URLs must not carry credentials")
+    if not host_allowed(parts.hostname, allowed):
+        raise UrlRefused(f"host {parts.hostname!r} is not in the callback allow-list")
+
+
+def gateway_url(public_url: str, path: str, token: str) -> str:
+    return public_url.rstrip("/") + path + token
+
+
+def with_query(url: str, params: Sequence[tuple[str, str]]) -> str:
+    """``url`` with ``params`` appended to its query, as Twilio builds a GET webhook URL."""
+    if not params:
+        return url
+    return url + ("&" if "?" in url else "?") + urlencode(list(params))
