@@ -1,0 +1,1 @@
+"""HTTP handlers of the sandbox, one module per resource."""
