@@ -5,8 +5,8 @@ Decisions (docs/callbacks.md explains them):
   ``failed``; ``queued``/``sending``/... decide nothing, and anything after the decision is
   acknowledged without a legacy call (the legacy APIs posted once).
 - 2008 status callback: ``SmsSid, SmsStatus`` exactly, as the 2008 docs say.
-- 2010-04-01 /SMS/Messages status callback: ``SmsSid, SmsStatus, AccountSid, From, To,
-  ApiVersion`` (the 2010 API sent AccountSid, From, To and ApiVersion with every request).
+- 2010-04-01 /SMS/Messages status callback: ``AccountSid, ApiVersion, From, SmsSid,
+  SmsStatus, To`` (the 2010 API sent AccountSid, From, To and ApiVersion with every request).
 - ``<Sms action>`` callback: ``SmsSid`` and ``SmsStatus=sending|invalid`` (2008 TwiML docs),
   plus AccountSid.
 - Inbound SMS: ``SmsSid, AccountSid, From, To, Body`` and the geo fields Twilio sent, non-empty
@@ -59,16 +59,21 @@ def legacy_status_params(
     kind: str, dialect: str, params: Mapping[str, str], legacy_status: str
 ) -> Params:
     """The form a legacy StatusCallback (or <Sms action>) URL receives, in order."""
-    out: Params = [("SmsSid", message_sid(params)), ("SmsStatus", legacy_status)]
+    sid = message_sid(params)
+    if kind == STATUS and dialect == SMS2010:
+        # Alphabetical, as Twilio orders its form parameters (and as the sandbox's own
+        # /SMS/Messages callbacks are).
+        return [
+            ("AccountSid", params.get("AccountSid", "")),
+            ("ApiVersion", "2010-04-01"),
+            ("From", params.get("From", "")),
+            ("SmsSid", sid),
+            ("SmsStatus", legacy_status),
+            ("To", params.get("To", "")),
+        ]
+    out: Params = [("SmsSid", sid), ("SmsStatus", legacy_status)]
     if kind == ACTION:
         out.append(("AccountSid", params.get("AccountSid", "")))
-    elif kind == STATUS and dialect == SMS2010:
-        out += [
-            ("AccountSid", params.get("AccountSid", "")),
-            ("From", params.get("From", "")),
-            ("To", params.get("To", "")),
-            ("ApiVersion", "2010-04-01"),
-        ]
     return out
 
 

@@ -76,8 +76,8 @@ async def test_sms2010_dialect_parameters(gateway: TestClient, legacy: LegacyApp
     url = relay_url(legacy, dialect="sms2010")
     assert (await twilio_post(gateway, url, status_event(SID, "sent"))).status == 200
     assert legacy.seen[0].params == [
-        ("SmsSid", SID), ("SmsStatus", "sent"), ("AccountSid", ACCOUNT),
-        ("From", "+14155551212"), ("To", "+14158675309"), ("ApiVersion", "2010-04-01"),
+        ("AccountSid", ACCOUNT), ("ApiVersion", "2010-04-01"), ("From", "+14155551212"),
+        ("SmsSid", SID), ("SmsStatus", "sent"), ("To", "+14158675309"),
     ]
     assert legacy.seen[0].valid
 
