@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import aiohttp
 from aiohttp import web
 
-from gateway import reqctx
 from gateway.config import Settings
 from gateway.model import ApiError
 from gateway.sandbox.accounts import Accounts
@@ -77,13 +76,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     try:
         return await handler(request)
     except ApiError as err:
-        request[reqctx.TWILIO_CODE] = err.code
         return error_response(err)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         err = _from_http_exception(request, exc)
-        request[reqctx.TWILIO_CODE] = err.code
         return error_response(err)
     except Exception:
         log.exception("sandbox handler failed: %s %s", request.method, request.path)

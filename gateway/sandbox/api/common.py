@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import reqctx
 from gateway.model import ApiError
 from gateway.sandbox.keys import SANDBOX
 from gateway.sandbox.outbound import parse_create
@@ -19,7 +18,6 @@ def sandbox(request: web.Request) -> Sandbox:
 def account(request: web.Request) -> str:
     """Authenticate the request for the AccountSid in its path."""
     sid = sandbox(request).accounts.authenticate(request, request.match_info.get("AccountSid"))
-    request[reqctx.ACCOUNT_SID] = sid
     return sid
 
 
@@ -37,7 +35,6 @@ def not_found(request: web.Request) -> ApiError:
 
 async def create_message(request: web.Request, *, legacy: bool) -> StoredMessage:
     """Authenticate, validate and store a message sent through either resource."""
-    request[reqctx.OPERATION] = "send"
     sid = account(request)
     req = parse_create(await form_pairs(request), legacy=legacy)
     return sandbox(request).send(sid, req, via="sms2010" if legacy else "messages")
@@ -45,7 +42,6 @@ async def create_message(request: web.Request, *, legacy: bool) -> StoredMessage
 
 def stored_message(request: web.Request) -> StoredMessage:
     """The caller's message named by the path; another account's sid is simply not found."""
-    request[reqctx.OPERATION] = "fetch"
     sid = account(request)
     message = sandbox(request).store.get(sid, request.match_info["Sid"])
     if message is None:

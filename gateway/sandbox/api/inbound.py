@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import reqctx
 from gateway.sandbox.api.common import account, form_pairs, sandbox
 from gateway.sandbox.render import message_json
 
 
 async def inject(request: web.Request) -> web.Response:
-    request[reqctx.OPERATION] = "inbound_sms"
     sid = account(request)
     result = await sandbox(request).receive(sid, dict(await form_pairs(request)))
     delivery = result.delivery

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import reqctx
 from gateway.sandbox.api.common import account, create_message, sandbox, stored_message
 from gateway.sandbox.listing import cursor_page_json, parse_list_params
 from gateway.sandbox.render import message_json
@@ -22,7 +21,6 @@ async def fetch(request: web.Request) -> web.Response:
 
 
 async def list_(request: web.Request) -> web.Response:
-    request[reqctx.OPERATION] = "list"
     sid = account(request)
     q = parse_list_params(request.query, cursors=True)
     store = sandbox(request).store
