@@ -33,8 +33,11 @@ from gateway.config import Settings
 
 log = logging.getLogger("gateway.server")
 
-# Time kept back from the drain budget for closing the upstream session and the sandbox.
-_CLEANUP_MARGIN = 0.5
+# Time kept back from the drain budget for cancelling stragglers (aiohttp may wait its
+# shutdown_timeout twice: for the handler, then after cancelling it) and closing the upstream
+# session and the sandbox.
+_STRAGGLER_TIMEOUT = 0.25
+_CLEANUP_MARGIN = 1.0
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 T = TypeVar("T")
@@ -83,6 +86,15 @@ async def _wait_or(event: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(event.wait(), seconds)
     except TimeoutError:
         pass
+
+
+async def _stop_accepting(runner: web.AppRunner) -> None:
+    """Close the listening sockets (new connections are refused) and ask keep-alive connections
+    to close once their current request is answered."""
+    for site in runner.sites:
+        await site.stop()
+    if runner.server is not None:
+        runner.server.pre_shutdown()
 
 
 async def serve_sandbox(settings: Settings) -> None:
@@ -135,10 +147,9 @@ async def serve_gateway(
             runners.append(sandbox_runner)
         upstream_url = upstream_url or settings.upstream_url
         app = create_app(settings, upstream_url)
-        budget = settings.drain_timeout - settings.drain_delay - _CLEANUP_MARGIN
         runner, port = await _start(
             app, settings.host, settings.port,
-            shutdown_timeout=max(budget, 0.1), reuse_port=reuse_port,
+            shutdown_timeout=_STRAGGLER_TIMEOUT, reuse_port=reuse_port,
         )
         runners.append(runner)
         metrics_runner = await _start_metrics_port(settings, app)
@@ -149,13 +160,22 @@ async def serve_gateway(
             settings.host, port, upstream_url, settings.upstream_api,
         )
         await signals.first.wait()
-        app[LIFECYCLE].draining = True
+        deadline = asyncio.get_running_loop().time() + settings.drain_timeout - _CLEANUP_MARGIN
+        lifecycle = app[LIFECYCLE]
+        lifecycle.draining = True
         log.info(
             "draining: not ready; accepting for %.1fs, then finishing in-flight requests "
             "(exit within %.1fs)", settings.drain_delay, settings.drain_timeout,
         )
         if settings.drain_delay:
             await _wait_or(signals.second, settings.drain_delay)
+        await _stop_accepting(runner)
+        remaining = deadline - asyncio.get_running_loop().time()
+        if not await lifecycle.wait_idle(remaining):
+            log.warning(
+                "drain time over with %d request(s) in flight; cancelling them",
+                lifecycle.in_flight,
+            )
     finally:
         # The gateway first (it stops listening and lets in-flight requests finish while the
         # sandbox, which they may be waiting on, still runs), then the rest.

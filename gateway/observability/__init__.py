@@ -44,11 +44,11 @@ def setup(app: web.Application, settings: Settings, upstream_url: str) -> None:
     """Install the middleware (outermost), /healthz, /readyz and /metrics on ``app``."""
     metrics = Metrics()
     app[METRICS] = metrics
-    app[LIFECYCLE] = Lifecycle()
+    lifecycle = app[LIFECYCLE] = Lifecycle()
     app[PROBE] = UpstreamProbe(
         upstream_url, settings.upstream_connect_timeout, settings.readiness_cache
     )
-    app.middlewares.insert(0, make_middleware(settings, metrics))
+    app.middlewares.insert(0, make_middleware(settings, metrics, lifecycle))
     app.on_response_prepare.append(add_request_id_header)
     app.cleanup_ctx.append(_process_default_ctx)
     app.router.add_get("/healthz", healthz)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from cachetools import TTLCache
@@ -21,9 +21,31 @@ from gateway import reqctx
 
 @dataclass(slots=True)
 class Lifecycle:
-    """Set to draining by the server on SIGTERM; read by /readyz."""
+    """Set to draining by the server on SIGTERM, read by /readyz; counts the requests in flight
+    (maintained by the middleware) so that the drain can wait for them."""
 
     draining: bool = False
+    in_flight: int = 0
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def request_started(self) -> None:
+        self.in_flight += 1
+        self._idle.clear()
+
+    def request_finished(self) -> None:
+        self.in_flight -= 1
+        if self.in_flight == 0:
+            self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """True once no request is in flight, False if ``timeout`` passed first."""
+        if self.in_flight == 0:
+            return True
+        try:
+            await asyncio.wait_for(self._idle.wait(), max(timeout, 0))
+        except TimeoutError:
+            return False
+        return True
 
 
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)

@@ -42,11 +42,20 @@ def mask_text(text: str) -> str:
     return _NUMBER_IN_TEXT.sub(lambda m: mask_number(m.group(0)), text)
 
 
+# Query keys whose values are phone numbers in the legacy and current APIs.
+_NUMBER_KEYS = frozenset({"to", "from", "phonenumber", "phone_number"})
+
+
 def loggable_query(query: MultiMapping[str], mask: bool) -> str:
-    """A query string for the log: keys as sent, values masked where they hold a number."""
+    """A query string for the log: keys as sent, values masked where they hold a number (by key,
+    or by shape for keys we do not know); dates and other values stay readable."""
     if not query:
         return ""
-    parts = [f"{k}={mask_number(v) if mask else v}" for k, v in query.items()]
+    parts = []
+    for k, v in query.items():
+        if mask and (k.lower() in _NUMBER_KEYS or _NUMBER_IN_TEXT.fullmatch(v.strip())):
+            v = mask_number(v)
+        parts.append(f"{k}={v}")
     return "?" + "&".join(parts)
 
 

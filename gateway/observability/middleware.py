@@ -17,6 +17,7 @@ from gateway import reqctx
 from gateway.config import Settings
 from gateway.observability import context
 from gateway.observability import metrics as metrics_mod
+from gateway.observability.health import Lifecycle
 from gateway.observability.logs import ACCESS_LOGGER, loggable_query, mask_text
 
 access_log = logging.getLogger(ACCESS_LOGGER)
@@ -37,7 +38,9 @@ def _upstream(
     return status, None if seconds is None else float(seconds), int(count or 0)
 
 
-def make_middleware(settings: Settings, metrics: metrics_mod.Metrics) -> Middleware:
+def make_middleware(
+    settings: Settings, metrics: metrics_mod.Metrics, lifecycle: Lifecycle
+) -> Middleware:
     mask = settings.log_mask_numbers
 
     @web.middleware
@@ -48,6 +51,7 @@ def make_middleware(settings: Settings, metrics: metrics_mod.Metrics) -> Middlew
         obs_token = context.current.set(obs)
         metrics_token = metrics_mod.current.set(metrics)
         metrics.in_flight.inc()
+        lifecycle.request_started()
         status = 500
         try:
             response = await handler(request)
@@ -58,6 +62,7 @@ def make_middleware(settings: Settings, metrics: metrics_mod.Metrics) -> Middlew
             raise
         finally:
             metrics.in_flight.dec()
+            lifecycle.request_finished()
             seconds = time.perf_counter() - started
             metrics.observe_request(request, status, seconds)
             up_status, up_seconds, up_count = _upstream(request, obs)

@@ -1,0 +1,1 @@
+"""Operations: health, drain, metrics, logs, workers, deployment files."""
