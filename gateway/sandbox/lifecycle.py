@@ -119,6 +119,11 @@ class Lifecycle:
         await self._sender.send("status_callback", m.status_callback, "POST", params, token)
 
     # --- for tests -------------------------------------------------------------------------
+    @property
+    def in_flight(self) -> int:
+        """Messages whose progression has not finished yet."""
+        return len(self._tasks) + len(self._pending)
+
     async def advance(self, sid: str | None = None) -> int:
         """Manual clock: move one message (or every pending one) one status step on. Returns
         how many messages moved."""
