@@ -161,8 +161,8 @@ def test_dropped_url_keeps_the_message() -> None:
         b"<Response><Sms>unclosed</Response>",
         b"not xml at all",
         b"<html><body>Error</body></html>",
-        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
-        b"<Response><Sms>&b;</Sms></Response>",
+        (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+        b"<Response><Sms>&b;</Sms></Response>"),
         b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><Response>&x;</Response>',
     ],
 )

@@ -231,3 +231,23 @@ async def test_dedup_state_is_per_account(gateway: TestClient, legacy: LegacyApp
 async def test_legacy_app_unreachable_is_a_502(gateway: TestClient) -> None:
     url = wrap_status_callback(gateway_settings(), "http://127.0.0.1:9/cb", ACCOUNT, "v2008")
     assert (await twilio_post(gateway, url, status_event(SID, "sent"))).status == 502
+
+
+async def test_outcomes_are_counted(gateway: TestClient, legacy: LegacyApp) -> None:
+    from gateway.observability.metrics import METRICS
+
+    metrics = gateway.app[METRICS]
+
+    def count(outcome: str) -> float:
+        value = metrics.registry.get_sample_value(
+            "sms_gateway_callback_relays_total",
+            {"kind": "status_callback", "outcome": outcome},
+        )
+        return value or 0.0
+
+    url = relay_url(legacy)
+    await twilio_post(gateway, url, status_event(SID, "sending"))
+    await twilio_post(gateway, url, status_event(SID, "sent"))
+    await twilio_post(gateway, url, status_event(SID, "delivered"))
+    await twilio_post(gateway, url, status_event(SID, "sent"), signature="forged")
+    assert [count(o) for o in ("pending", "delivered", "duplicate", "bad_signature")] == [1] * 4
