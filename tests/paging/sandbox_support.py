@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from aiohttp.test_utils import TestServer
+from hypothesis import strategies as st
 
 from gateway.config import Settings
 from gateway.model import Credentials, ListFilter, ListQuery, Page
@@ -80,6 +81,26 @@ async def sandbox_rig(settings: Settings) -> AsyncIterator[Rig]:
         paginator = Paginator(settings)
         gateway = MessagesUpstream(UpstreamClient(session, base), paginator)
         yield Rig(app[STORE], gateway, paginator, session, base)
+
+
+days = st.integers(0, DAYS - 1).map(lambda d: (FIRST_DAY + timedelta(days=d)).date())
+
+
+def sometimes(values: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    # Mostly absent, so that combined filters still leave long lists to page through.
+    return st.sampled_from([False, False, True]).flatmap(
+        lambda present: values if present else st.none()
+    )
+
+
+filters = st.builds(
+    ListFilter,
+    to=sometimes(st.sampled_from(TO_NUMBERS)),
+    from_=sometimes(st.sampled_from(FROM_NUMBERS)),
+    date_sent=sometimes(days),
+    date_sent_before=sometimes(days),
+    date_sent_after=sometimes(days),
+)
 
 
 def expected_num_pages(total: int, size: int) -> int:

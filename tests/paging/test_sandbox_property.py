@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-from datetime import timedelta
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -15,32 +14,10 @@ from hypothesis import strategies as st
 from gateway.config import Settings
 from gateway.model import ListFilter, Page
 from tests.paging.sandbox_support import (
-    DAYS,
-    FIRST_DAY,
-    FROM_NUMBERS,
-    TO_NUMBERS,
     expected_num_pages,
+    filters,
     sandbox_rig,
     seed_messages,
-)
-
-days = st.integers(0, DAYS - 1).map(lambda d: (FIRST_DAY + timedelta(days=d)).date())
-
-
-def sometimes(values: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
-    # Mostly absent, so that combined filters still leave long lists to page through.
-    return st.sampled_from([False, False, True]).flatmap(
-        lambda present: values if present else st.none()
-    )
-
-
-filters = st.builds(
-    ListFilter,
-    to=sometimes(st.sampled_from(TO_NUMBERS)),
-    from_=sometimes(st.sampled_from(FROM_NUMBERS)),
-    date_sent=sometimes(days),
-    date_sent_before=sometimes(days),
-    date_sent_after=sometimes(days),
 )
 
 
