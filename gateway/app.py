@@ -13,6 +13,7 @@ from gateway.paging import Paginator
 from gateway.upstream.base import Upstream
 from gateway.upstream.limit import BoundedUpstreamClient
 from gateway.upstream.messages import MessagesUpstream
+from gateway.upstream.retry import RetryPolicy
 
 SETTINGS = web.AppKey("settings", Settings)
 UPSTREAM = web.AppKey("upstream", Upstream)
@@ -33,6 +34,7 @@ async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
             session, app[UPSTREAM_URL],
             max_concurrency=settings.upstream_max_concurrency,
             max_wait=settings.upstream_timeout,
+            policy=RetryPolicy.from_settings(settings),
         )
         app[UPSTREAM] = MessagesUpstream(client, Paginator(settings))
         yield

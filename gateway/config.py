@@ -74,6 +74,60 @@ class Settings:
     upstream_max_connections: int = _opt(
         100, "GATEWAY_UPSTREAM_MAX_CONNECTIONS", "Size of the upstream connection pool."
     )
+    upstream_read_timeout: float = _opt(
+        10.0,
+        "GATEWAY_UPSTREAM_READ_TIMEOUT",
+        "Seconds upstream may stay silent while the gateway waits for (more of) its answer; 0 "
+        "leaves only --upstream-timeout.",
+    )
+    upstream_retries: int = _opt(
+        2,
+        "GATEWAY_UPSTREAM_RETRIES",
+        "Most extra attempts per upstream request, all within --upstream-timeout. Sends are "
+        "retried only when upstream provably did not process them (see docs/reliability.md).",
+    )
+    upstream_backoff_base: float = _opt(
+        0.1,
+        "GATEWAY_UPSTREAM_BACKOFF_BASE",
+        "Seconds of the first retry backoff step; each further step doubles (with jitter).",
+    )
+    upstream_backoff_max: float = _opt(
+        2.0, "GATEWAY_UPSTREAM_BACKOFF_MAX", "Longest retry backoff step, in seconds."
+    )
+    upstream_retry_after_max: float = _opt(
+        5.0,
+        "GATEWAY_UPSTREAM_RETRY_AFTER_MAX",
+        "Longest upstream Retry-After (on 429/503) the gateway waits out before retrying; a "
+        "longer one is passed to the client at once.",
+    )
+    upstream_max_response_bytes: int = _opt(
+        16 * 1024 * 1024,
+        "GATEWAY_UPSTREAM_MAX_RESPONSE_BYTES",
+        "Largest upstream answer in bytes (after decompression); a larger one is a 502.",
+    )
+
+    # --- client limits ---------------------------------------------------------------------
+    max_request_body: int = _opt(
+        65536,
+        "GATEWAY_MAX_REQUEST_BODY",
+        "Largest request body in bytes a client may send; larger gets 413 in the legacy shape.",
+    )
+    max_header_size: int = _opt(
+        8190,
+        "GATEWAY_MAX_HEADER_SIZE",
+        "Longest request line and longest single header, in bytes; longer gets 431/400.",
+    )
+    client_timeout: float = _opt(
+        15.0,
+        "GATEWAY_CLIENT_TIMEOUT",
+        "Seconds a client may take to send a complete request (slow-client protection); the "
+        "connection is closed after it.",
+    )
+    max_client_connections: int = _opt(
+        1000,
+        "GATEWAY_MAX_CLIENT_CONNECTIONS",
+        "Most client connections open at once; further ones are closed at once.",
+    )
 
     # --- translation -----------------------------------------------------------------------
     default_region: str = _opt(
@@ -343,6 +397,9 @@ def _validate(s: Settings) -> None:
         raise ConfigError("settings 'upstream_timeout' and 'upstream_connect_timeout' must be > 0")
     if s.sandbox_tick < 0:
         raise ConfigError(f"setting 'sandbox_tick' (SANDBOX_TICK): {s.sandbox_tick} is negative")
+    from gateway.limits import validate_limit_settings
+
+    validate_limit_settings(s)
     if s.legacy_timezone:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

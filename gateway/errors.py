@@ -11,9 +11,12 @@ from gateway.model import ApiError
 
 # Gateway <-> upstream failures.
 UPSTREAM_BAD_RESPONSE = 20502  # 502: upstream answered with something that is not its API
-UPSTREAM_UNAVAILABLE = 20503  # 503: no connection could be made; nothing was sent
+UPSTREAM_UNAVAILABLE = 20503  # 503: no connection could be made, or upstream said 503
 UPSTREAM_TIMEOUT = 20504  # 504: upstream did not answer in time
 OUTCOME_UNKNOWN = 20505  # 502/504: a send reached upstream but its answer was lost
+
+# Twilio's own codes the gateway also raises itself.
+TOO_MANY_REQUESTS = 20429  # 429: upstream rate limit, kept after retries ran out
 
 
 def not_found(what: str = "The requested resource was not found") -> ApiError:

@@ -1,32 +1,67 @@
-"""The one place that talks HTTP to upstream: a JSON call with Basic auth, every transport
-failure turned into an :class:`ApiError` with a stable code."""
+"""The one place that talks HTTP to upstream: a JSON call with Basic auth under one total time
+budget, retried by the rules in :mod:`gateway.upstream.retry`, every failure turned into an
+:class:`ApiError` with a stable code."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
-from collections.abc import Sequence
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
 
 from gateway import errors
-from gateway.model import ApiError, Credentials
-from gateway.upstream.wire import error_from_json
+from gateway.model import Credentials
+from gateway.observability.context import current as current_observation
+from gateway.upstream.retry import (
+    Failure,
+    FailureKind,
+    RetryPolicy,
+    parse_retry_after,
+    retry_delay,
+    to_error,
+)
 
 log = logging.getLogger("gateway.upstream")
 
 Params = Sequence[tuple[str, str]]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+_CHUNK = 64 * 1024
+
+
+class _Failed(Exception):
+    """One attempt failed; carries what went wrong for the retry rules."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.kind.value)
+        self.failure = failure
 
 
 class UpstreamClient:
     """JSON over HTTP to one upstream base URL. The base URL comes from configuration only: no
     request header or path can steer it (the gateway is not an open proxy)."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        policy: RetryPolicy | None = None,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
+        self.policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._rng = rng or random.Random()
 
     async def call(
         self,
@@ -37,63 +72,136 @@ class UpstreamClient:
         params: Params | None = None,
         form: Params | None = None,
     ) -> Any:
-        """Send one request; return the decoded JSON of a 2xx answer or raise ApiError."""
-        url = self._base + path
-        auth = aiohttp.BasicAuth(creds.username, creds.password)
-        sent = False
+        """Send one request, retrying where the rules allow; return the decoded JSON object of
+        a 2xx answer or raise ApiError. Never takes longer than the policy's total timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.policy.total_timeout
+        call_id = uuid.uuid4().hex[:12]
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - loop.time()
+            try:
+                return await self._attempt(method, path, creds, params, form, remaining)
+            except _Failed as exc:
+                failure = exc.failure
+            delay = retry_delay(
+                method, failure, attempt, deadline - loop.time(), self.policy, self._rng
+            )
+            self._log(method, path, call_id, attempt, failure, delay)
+            if delay is None:
+                raise to_error(method, failure)
+            await self._sleep(delay)
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        creds: Credentials,
+        params: Params | None,
+        form: Params | None,
+        remaining: float,
+    ) -> Any:
+        if remaining <= 0:
+            raise _Failed(Failure(FailureKind.TIMEOUT))
+        policy = self.policy
+        timeout = aiohttp.ClientTimeout(
+            total=remaining,
+            sock_connect=min(policy.connect_timeout, remaining),
+            sock_read=policy.read_timeout,
+        )
         try:
             async with self._session.request(
-                method, url, params=params, data=form, auth=auth, allow_redirects=False
+                method,
+                self._base + path,
+                params=params,
+                data=form,
+                headers={"Authorization": _basic_auth(creds)},
+                allow_redirects=False,
+                timeout=timeout,
             ) as resp:
-                sent = True
-                raw = await resp.read()
                 status = resp.status
-        except aiohttp.ClientConnectorError as exc:
-            log.warning("upstream unreachable: %s %s: %s", method, path, exc.__class__.__name__)
-            raise ApiError(
-                503,
-                "The upstream Twilio API could not be reached; the request was not sent",
-                errors.UPSTREAM_UNAVAILABLE,
-            ) from None
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
-            log.warning("upstream timed out: %s %s (request sent: %s)", method, path, sent)
-            raise ApiError(
-                504,
-                "The upstream Twilio API did not answer in time"
-                + ("; the outcome of this request is unknown" if method == "POST" else ""),
-                errors.OUTCOME_UNKNOWN if method == "POST" else errors.UPSTREAM_TIMEOUT,
-            ) from None
-        except aiohttp.ClientError as exc:
-            log.warning("upstream connection failed: %s %s: %s", method, path, exc.__class__.__name__)
-            raise ApiError(
-                502,
-                "The connection to the upstream Twilio API failed"
-                + ("; the outcome of this request is unknown" if method == "POST" else ""),
-                errors.OUTCOME_UNKNOWN if method == "POST" else errors.UPSTREAM_BAD_RESPONSE,
-            ) from None
+                retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+                raw = await self._read_bounded(resp)
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
+            # Raised only before a single byte of the request was written.
+            raise _Failed(Failure(FailureKind.UNREACHABLE)) from None
+        except TimeoutError:
+            raise _Failed(Failure(FailureKind.TIMEOUT)) from None
+        except (aiohttp.ClientError, OSError):
+            raise _Failed(Failure(FailureKind.BROKEN)) from None
 
-        try:
-            data = json.loads(raw) if raw else None
-        except ValueError:
-            data = None
-            if 200 <= status < 300:
-                raise ApiError(
-                    502,
-                    "The upstream Twilio API answered with something that is not JSON",
-                    errors.UPSTREAM_BAD_RESPONSE,
-                ) from None
+        data = _decode(raw)
         if 200 <= status < 300:
-            if data is None:
-                raise ApiError(
-                    502, "The upstream Twilio API answered with an empty body",
-                    errors.UPSTREAM_BAD_RESPONSE,
-                )
+            if not isinstance(data, dict):
+                raise _Failed(Failure(FailureKind.UNDECODABLE, status))
             return data
-        if status >= 500 and not isinstance(data, dict):
-            raise ApiError(
-                502 if status != 503 else 503,
-                f"The upstream Twilio API failed with HTTP {status}",
-                errors.UPSTREAM_BAD_RESPONSE,
+        raise _Failed(Failure(FailureKind.STATUS, status, data, retry_after))
+
+    async def _read_bounded(self, resp: aiohttp.ClientResponse) -> bytes:
+        """The whole body, or a TOO_LARGE failure as soon as it exceeds the maximum (decoded
+        size, so a compressed bomb is bounded too)."""
+        limit = self.policy.max_response_bytes
+        too_large = _Failed(Failure(FailureKind.TOO_LARGE, resp.status))
+        if resp.content_length is not None and resp.content_length > limit:
+            resp.close()  # do not drain it: drop the connection
+            raise too_large
+        body = bytearray()
+        async for chunk in resp.content.iter_chunked(_CHUNK):
+            body += chunk
+            if len(body) > limit:
+                resp.close()
+                raise too_large
+        return bytes(body)
+
+    def _log(
+        self,
+        method: str,
+        path: str,
+        call_id: str,
+        attempt: int,
+        failure: Failure,
+        delay: float | None,
+    ) -> None:
+        # Names the request and the call, never credentials or bodies (the path holds only the
+        # account and message sids).
+        what = failure.kind.value + (f" HTTP {failure.status}" if failure.status else "")
+        ids = f"request_id={_request_id()} upstream_call={call_id}"
+        if delay is not None:
+            log.warning(
+                "upstream %s %s attempt %d failed (%s); retrying in %.2fs [%s]",
+                method, path, attempt, what, delay, ids,
             )
-        return_error = error_from_json(status, data)
-        raise return_error
+            return
+        err = to_error(method, failure)
+        if err.code == errors.OUTCOME_UNKNOWN:
+            log.error(
+                "upstream %s %s attempt %d failed (%s) after the request was sent: OUTCOME "
+                "UNKNOWN, upstream may have processed it; not retried, client gets %d/%d [%s]",
+                method, path, attempt, what, err.status, err.code, ids,
+            )
+        else:
+            log.warning(
+                "upstream %s %s attempt %d failed (%s); giving up, client gets %d/%s [%s]",
+                method, path, attempt, what, err.status, err.code, ids,
+            )
+
+
+def _basic_auth(creds: Credentials) -> str:
+    pair = f"{creds.username}:{creds.password}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def _request_id() -> str:
+    # The observability middleware opens an observation, with the request id, per request.
+    obs = current_observation.get()
+    return obs.request_id if obs is not None else "-"
+
+
+def _decode(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:  # includes UnicodeDecodeError
+        return None
