@@ -143,7 +143,7 @@ async def start_gateway() -> AsyncIterator[StartGateway]:
                 gw.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
 
         gw._reader = asyncio.create_task(read())
-        line = await gw.wait_log("listening on http://127.0.0.1:")
+        line = await gw.wait_log("gateway listening on http://127.0.0.1:")
         gw.port = int(line.split("http://127.0.0.1:")[1].split(",")[0].split(" ")[0].strip('"'))
         return gw
 
