@@ -12,11 +12,12 @@ import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from aiohttp import web
 from multidict import CIMultiDictProxy
 
 REQUEST_ID_HEADER = "X-Request-Id"
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
-REQUEST_ID = "gw.request_id"  # key on the aiohttp request
+REQUEST_ID = web.RequestKey("request_id", str)
 
 # Ids end up in logs and in headers sent upstream: accept only a short, plain token so that a
 # client cannot inject log lines or header syntax through them.
