@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from gateway.config import Settings
 from gateway.cursor_cache import CursorCache
 from gateway.model import ListFilter
-from tests.paging.sandbox_support import ACCOUNT, Rig, sandbox_rig, seed_messages
+from tests.paging.sandbox_support import Rig, sandbox_rig, seed_messages
 
 MESSAGES = 10_000
 SIZE = 50
@@ -107,7 +107,10 @@ def cursor_cache_memory(size: int) -> tuple[str, ...]:
 
 def table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
     out = [f"### {title}", "", line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(r) for r in rows]
     return "\n".join(out) + "\n"
