@@ -3,6 +3,7 @@ and a receiver server that records the callbacks and webhooks the sandbox makes.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ class Received:
     url: str
     headers: dict[str, str]
     params: list[tuple[str, str]]
+    at: float = 0.0  # loop time of arrival
 
 
 @dataclass
@@ -78,6 +80,7 @@ class Receiver:
                 str(request.url),
                 dict(request.headers),
                 [(k, str(v)) for k, v in params],
+                asyncio.get_running_loop().time(),
             )
         )
         return web.Response(status=self.status, text=self.reply, content_type=self.content_type)

@@ -4,6 +4,7 @@ twilio-python's own RequestValidator)."""
 from __future__ import annotations
 
 import asyncio
+from itertools import pairwise
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -66,14 +67,17 @@ async def test_progression_and_callbacks(
 
 
 async def test_tick_paces_the_steps(aiohttp_client, receiver) -> None:
-    app = create_sandbox_app(tick=0.05)
+    app = create_sandbox_app(tick=0.1)
     client = await aiohttp_client(app)
+    started = asyncio.get_running_loop().time()
     _, created = await send(client, StatusCallback=receiver.url())
-    assert (await status_of(client, created["sid"]))["status"] == "queued"
-    await asyncio.sleep(0.07)
-    assert (await status_of(client, created["sid"]))["status"] == "sending"
+    assert created["status"] == "queued"
     await app[LIFECYCLE].settle()
     assert (await status_of(client, created["sid"]))["status"] == "delivered"
+    # sleeps only ever last at least the tick: a lower bound that load cannot break
+    times = [started] + [r.at for r in receiver.requests]
+    assert len(times) == 4
+    assert all(b - a >= 0.09 for a, b in pairwise(times))
 
 
 async def test_manual_clock(aiohttp_client) -> None:
