@@ -59,7 +59,8 @@ def parse_number(raw: str, region: str, field: Field) -> str:
     number = normalise(raw, region)
     if number is None:
         code = INVALID_TO if field == "To" else INVALID_FROM
-        raise ApiError(400, f"The '{field}' number {raw.strip()[:MAX_INPUT]} is not a valid phone number.", code)
+        shown = raw.strip()[:MAX_INPUT]
+        raise ApiError(400, f"The '{field}' number {shown} is not a valid phone number.", code)
     return number
 
 
@@ -74,6 +75,7 @@ def render_2008(number: str, number_format: str = "national", as_sent: str | Non
         return number
     if number_format == "as-sent" and as_sent is not None:
         return as_sent
-    if len(number) == 12 and number.startswith("+1") and number[2:].isascii() and number[2:].isdigit():
-        return number[2:]
+    digits = number[2:]
+    if len(number) == 12 and number.startswith("+1") and digits.isascii() and digits.isdigit():
+        return digits
     return number

@@ -89,7 +89,9 @@ def fake() -> FakeUpstream:
 
 
 @pytest.fixture
-def make_client(aiohttp_client: Callable[..., Awaitable[TestClient]], fake: FakeUpstream) -> MakeClient:
+def make_client(
+    aiohttp_client: Callable[..., Awaitable[TestClient]], fake: FakeUpstream
+) -> MakeClient:
     """A gateway client over ``fake``; keyword arguments are Settings fields."""
 
     async def make(*, middlewares: tuple[Any, ...] = (), **overrides: object) -> TestClient:

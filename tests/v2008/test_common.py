@@ -166,7 +166,8 @@ def test_send_golden_seed_000() -> None:
 
 
 def test_send_keeps_status_callback() -> None:
-    req = _send("From=4155551212&To=4158675309&Body=x&StatusCallback=http%3A%2F%2Fex.com%2Fcb%3Fa%3D1")
+    callback = "StatusCallback=http%3A%2F%2Fex.com%2Fcb%3Fa%3D1"
+    req = _send("From=4155551212&To=4158675309&Body=x&" + callback)
     assert req.status_callback == "http://ex.com/cb?a=1"
 
 
@@ -191,7 +192,8 @@ def test_send_errors(query: str, code: int) -> None:
 
 
 def test_body_limit_counts_characters_and_is_configurable() -> None:
-    assert _send("To=4155551212&From=4155551212&Body=" + "%F0%9F%98%80" * 160).body == "\U0001f600" * 160
+    emoji = _send("To=4155551212&From=4155551212&Body=" + "%F0%9F%98%80" * 160)
+    assert emoji.body == "\U0001f600" * 160
     assert len(_send("To=4155551212&From=4155551212&Body=" + "x" * 1600, 1600).body) == 1600
     with pytest.raises(ApiError):
         _send("To=4155551212&From=4155551212&Body=" + "x" * 1601, 1600)

@@ -30,7 +30,8 @@ async def sandbox(aiohttp_server: Server) -> TestServer:
 
 
 async def _gateway(aiohttp_client: Client, upstream: str, **settings: object) -> TestClient:
-    return await aiohttp_client(create_app(Settings(**settings), upstream_url=upstream))  # type: ignore[arg-type]
+    app = create_app(Settings(**settings), upstream_url=upstream)  # type: ignore[arg-type]
+    return await aiohttp_client(app)
 
 
 @pytest.fixture

@@ -15,7 +15,9 @@ FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 PARAM_NAMES = st.sampled_from(["To", "From", "Body", "StatusCallback", "x", "To[]", ""])
-NUMBERISH = st.one_of(st.text(max_size=30), st.from_regex(r"[+(]?[0-9 ()\-.]{0,18}", fullmatch=True))
+NUMBERISH = st.one_of(
+    st.text(max_size=30), st.from_regex(r"[+(]?[0-9 ()\-.]{0,18}", fullmatch=True)
+)
 FORMS = st.lists(st.tuples(PARAM_NAMES, NUMBERISH), max_size=6)
 CONTENT_TYPES = st.sampled_from([
     "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=latin-1",

@@ -134,7 +134,8 @@ def test_empty_dates_are_empty_elements() -> None:
 def test_number_format_setting_reaches_the_row() -> None:
     row = dict(message_row(JENNY, RenderOptions(number_format="e164")))
     assert (row["To"], row["From"]) == ("+14158675309", "+16505551212")
-    row = dict(message_row(JENNY, RenderOptions(number_format="as-sent"), to_as_sent="(415) 867-5309"))
+    opts = RenderOptions(number_format="as-sent")
+    row = dict(message_row(JENNY, opts, to_as_sent="(415) 867-5309"))
     assert (row["To"], row["From"]) == ("(415) 867-5309", "6505551212")
 
 
@@ -160,7 +161,8 @@ def test_json_is_the_wrapped_shape_with_string_values() -> None:
 
 def test_json_list_shape() -> None:
     page = Page(messages=(JENNY,), page=0, page_size=50, total=1, num_pages=1)
-    body = render_list("json", page_attributes(page, "/x.json", []), [message_row(JENNY, PACIFIC)])[0]
+    attrs = page_attributes(page, "/x.json", [])
+    body = render_list("json", attrs, [message_row(JENNY, PACIFIC)])[0]
     listing = json.loads(body)["TwilioResponse"]["SMSMessages"]
     assert list(listing) == [*LIST_ATTRIBUTES, "SMSMessage"]
     assert listing["total"] == "1"

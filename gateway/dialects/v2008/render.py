@@ -111,7 +111,8 @@ def page_attributes(page: Page, list_path: str, filters: Sequence[tuple[str, str
     known not to exist (previous of page 0, next of the last page) is present and empty."""
 
     def link(number: int) -> str:
-        return list_path + "?" + urlencode([*filters, ("Page", str(number)), ("num", str(page.page_size))])
+        paging = [("Page", str(number)), ("num", str(page.page_size))]
+        return list_path + "?" + urlencode([*filters, *paging])
 
     has_next = page.has_next or (page.num_pages is not None and page.page + 1 < page.num_pages)
     attrs: list[tuple[str, str]] = [("page", str(page.page))]
@@ -235,7 +236,9 @@ def _html(
     )
 
 
-def _html_table(parent: etree._Element, caption: str, names: Sequence[str], rows: Sequence[Row]) -> None:
+def _html_table(
+    parent: etree._Element, caption: str, names: Sequence[str], rows: Sequence[Row]
+) -> None:
     table = etree.SubElement(parent, "table", {"class": caption.split()[-1]})
     etree.SubElement(table, "caption").text = caption
     head = etree.SubElement(table, "tr")

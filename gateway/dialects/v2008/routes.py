@@ -143,5 +143,7 @@ def setup(app: web.Application) -> None:
     app[RENDER_OPTIONS] = render.RenderOptions.from_settings(app[SETTINGS])
     prefix = parse.PREFIX
     app.router.add_route("*", prefix + "/Accounts/{account_sid}/SMS/{name}", messages_list)
-    app.router.add_route("*", prefix + "/Accounts/{account_sid}/SMS/Messages/{name}", message_instance)
+    app.router.add_route(
+        "*", prefix + "/Accounts/{account_sid}/SMS/Messages/{name}", message_instance
+    )
     app.router.add_route("*", prefix + "{tail:(/.*)?}", unknown)
