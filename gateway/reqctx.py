@@ -1,16 +1,23 @@
 """What a handler records about the request it served, for the access log and the metrics.
 
 Handlers store these on the aiohttp request (``request[DIALECT] = "v2008"``); the
-observability middleware reads them after the handler returns. Keys are plain strings so that
-any module can set them without importing the observability code.
+observability middleware reads them after the handler returns. They live here, apart from the
+observability code, so that any module can set them without importing it.
 """
 
 from __future__ import annotations
 
-DIALECT = "gw.dialect"  # "v2008" | "sms2010" | "passthrough" | "callback" | "inbound" | "ops"
-OPERATION = "gw.operation"  # "send" | "fetch" | "list" | "status_callback" | "inbound_sms" | ...
-ACCOUNT_SID = "gw.account_sid"
-TWILIO_CODE = "gw.twilio_code"  # the Twilio error code of an error answer, if any
-UPSTREAM_STATUS = "gw.upstream_status"  # HTTP status of the last upstream answer
-UPSTREAM_SECONDS = "gw.upstream_seconds"  # total seconds spent waiting on upstream
-UPSTREAM_REQUESTS = "gw.upstream_requests"  # how many upstream requests served this request
+from aiohttp.web import RequestKey
+
+# "v2008" | "sms2010" | "passthrough" | "callback" | "inbound" | "ops"
+DIALECT = RequestKey("gw.dialect", str)
+# "send" | "fetch" | "list" | "status_callback" | "inbound_sms" | ...
+OPERATION = RequestKey("gw.operation", str)
+ACCOUNT_SID = RequestKey("gw.account_sid", str)
+# The Twilio error code of an error answer, if any.
+TWILIO_CODE = RequestKey("gw.twilio_code", object)
+# HTTP status of the last upstream answer, seconds spent waiting on upstream, and how many
+# upstream requests served this request.
+UPSTREAM_STATUS = RequestKey("gw.upstream_status", int)
+UPSTREAM_SECONDS = RequestKey("gw.upstream_seconds", float)
+UPSTREAM_REQUESTS = RequestKey("gw.upstream_requests", int)
