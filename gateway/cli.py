@@ -31,6 +31,8 @@ def _add_setting_options(parser: argparse.ArgumentParser, only: Sequence[str] | 
     for f in setting_fields():
         if only is not None and f.name not in only:
             continue
+        if not f.metadata.get("cli", True):
+            continue  # secrets: a flag would show them in `ps` and shell history
         flag = "--" + f.name.replace("_", "-")
         default = getattr(defaults, f.name)
         help_text = f"{f.metadata['help']} [env {f.metadata['env']}; default {default!r}]"
