@@ -9,6 +9,7 @@ from aiohttp import web
 
 from gateway import observability
 from gateway.config import Settings
+from gateway.guard import guard
 from gateway.paging import Paginator
 from gateway.upstream.base import Upstream
 from gateway.upstream.limit import BoundedUpstreamClient
@@ -46,7 +47,7 @@ def create_app(settings: Settings, upstream_url: str | None = None) -> web.Appli
     from gateway.callbacks import routes as callback_routes
     from gateway.dialects.v2008 import routes as v2008_routes
 
-    app = web.Application()
+    app = web.Application(client_max_size=settings.max_request_body, middlewares=[guard])
     app[SETTINGS] = settings
     app[UPSTREAM_URL] = upstream_url or settings.upstream_url
     app.cleanup_ctx.append(_upstream_ctx)

@@ -50,10 +50,18 @@ async def _start(
     *,
     shutdown_timeout: float = 1.0,
     reuse_port: bool = False,
+    limits: Settings | None = None,
 ) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
+    from gateway import limits as client_limits
+
+    extra = client_limits.handler_args(limits) if limits else {}
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout, **extra)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
+    site: web.BaseSite
+    if limits:  # the gateway's client limits (docs/reliability.md)
+        site = client_limits.LimitedSite(runner, host, port, limits, reuse_port=reuse_port)
+    else:
+        site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
     await site.start()
     server = site._server  # the bound port when 0 was asked for
     bound = server.sockets[0].getsockname()[1] if server and server.sockets else port
@@ -149,7 +157,7 @@ async def serve_gateway(
         app = create_app(settings, upstream_url)
         runner, port = await _start(
             app, settings.host, settings.port,
-            shutdown_timeout=_STRAGGLER_TIMEOUT, reuse_port=reuse_port,
+            shutdown_timeout=_STRAGGLER_TIMEOUT, reuse_port=reuse_port, limits=settings,
         )
         runners.append(runner)
         metrics_runner = await _start_metrics_port(settings, app)

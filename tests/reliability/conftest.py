@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import os
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -10,10 +12,15 @@ from dataclasses import dataclass, field
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
+from gateway.app import create_app
 from gateway.config import Settings
+from gateway.limits import LimitedSite, handler_args
 from gateway.model import Credentials
 from gateway.paging import Paginator
+from gateway.sandbox.app import create_sandbox_app
 from gateway.upstream.http import UpstreamClient
 from gateway.upstream.messages import MessagesUpstream
 from gateway.upstream.retry import RetryPolicy
@@ -99,3 +106,86 @@ async def harness_factory() -> AsyncIterator[HarnessFactory]:
 @pytest.fixture
 async def harness(faulty: FaultyUpstream, harness_factory: HarnessFactory) -> Harness:
     return await harness_factory(faulty)
+
+
+# --- the gateway served with its client limits, and raw HTTP -----------------------------------
+
+
+@dataclass
+class Served:
+    runner: web.AppRunner
+    site: LimitedSite
+    app: web.Application
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+ServeGateway = Callable[..., Awaitable[Served]]
+
+
+@pytest.fixture
+async def serve_gateway() -> AsyncIterator[ServeGateway]:
+    """Start the gateway on an ephemeral port the way server.py does: aiohttp's header limits
+    and the LimitedSite (connection cap, slow-client timeout)."""
+    started: list[web.AppRunner] = []
+
+    async def start(settings: Settings, upstream_url: str) -> Served:
+        app = create_app(settings, upstream_url)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5,
+                               **handler_args(settings))
+        await runner.setup()
+        started.append(runner)
+        site = LimitedSite(runner, "127.0.0.1", 0, settings)
+        await site.start()
+        server = site._server
+        assert isinstance(server, asyncio.Server)
+        return Served(runner, site, app, "127.0.0.1", server.sockets[0].getsockname()[1])
+
+    yield start
+    for runner in started:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def sandbox(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> TestServer:
+    return await aiohttp_server(create_sandbox_app(tick=0))
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+async def raw_http(host: str, port: int, data: bytes, timeout: float = 5.0) -> RawResponse | None:
+    """Send bytes as they are and read the answer until the server closes; None when the server
+    closed without answering."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(data)
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(-1), timeout)
+    except (ConnectionResetError, BrokenPipeError):
+        raw = b""
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+    if not raw:
+        return None
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return RawResponse(int(lines[0].split()[1]), headers, body)
+
+
+def basic(user: str = ACCOUNT, password: str = CREDS.password) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

@@ -1,0 +1,106 @@
+"""The last line of defence: whatever escapes a handler, an :class:`ApiError`, aiohttp's own
+404/405/413 or a bug, is answered in the legacy error shape of the dialect the path belongs to,
+with the right status. Never a traceback on the wire; the log names the request id and the
+exception type, never its message (it could quote a body or a token).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from gateway import errors, limits, reqctx
+from gateway.dialects import common
+from gateway.model import ApiError
+from gateway.observability.context import REQUEST_ID
+
+log = logging.getLogger("gateway.guard")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Rendered = tuple[bytes, str]
+ErrorRenderer = Callable[[str, ApiError], Rendered]
+
+INTERNAL_ERROR = "An internal error occurred"
+
+
+def _current_api_error(fmt: str, err: ApiError) -> Rendered:
+    """The 2010-04-01 error shape: flat JSON as the current API writes it; XML as 2008."""
+    if fmt == "json":
+        body = {"code": err.code, "message": err.message, "more_info": err.more_info,
+                "status": err.status}
+        return json.dumps(body).encode(), "application/json"
+    return _v2008(fmt, err)
+
+
+def _v2008(fmt: str, err: ApiError) -> Rendered:
+    from gateway.dialects.v2008.render import render_error
+
+    return render_error(fmt, err)
+
+
+def _sms2010(fmt: str, err: ApiError) -> Rendered:
+    try:
+        from gateway.dialects.sms2010.render import render_error  # type: ignore[import-not-found]
+    except ImportError:
+        return _current_api_error(fmt, err)
+    return render_error(fmt, err)  # type: ignore[no-any-return]
+
+
+def renderer_for(path: str) -> ErrorRenderer:
+    """The error renderer of the dialect ``path`` belongs to. Paths outside every dialect get
+    the 2008 shape: the gateway stands where api.twilio.com stood for 2008-era clients."""
+    if path.startswith("/2010-04-01/"):
+        return _sms2010
+    return _v2008
+
+
+def error_response(request: web.BaseRequest, err: ApiError) -> web.Response:
+    """``err`` rendered for ``request``: its dialect, the format of its path's suffix."""
+    if isinstance(request, web.Request):
+        request[reqctx.TWILIO_CODE] = err.code
+    body, content_type = renderer_for(request.path)(common.format_of_path(request.path), err)
+    headers = {**err.headers, "Content-Type": content_type}
+    if err.status == 401:
+        headers.setdefault("WWW-Authenticate", 'Basic realm="Twilio API"')
+    return web.Response(body=body, status=err.status, headers=headers)
+
+
+def from_http_exception(request: web.BaseRequest, exc: web.HTTPException) -> ApiError:
+    if exc.status == 404:
+        return common.not_found()
+    if exc.status == 405:
+        err = errors.method_not_allowed(request.method)
+        if "Allow" in exc.headers:
+            err.headers["Allow"] = exc.headers["Allow"]
+        return err
+    if exc.status == 413:
+        limit = request.client_max_size
+        return ApiError(413, f"The request body is larger than the {limit} bytes allowed")
+    return ApiError(exc.status, exc.reason)
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    limits.request_started(request)
+    try:
+        return await handler(request)
+    except ApiError as err:
+        return error_response(request, err)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise  # redirects and other non-errors pass as they are
+        return error_response(request, from_http_exception(request, exc))
+    except Exception as exc:  # noqa: BLE001 -- the last line: no exception may reach the wire
+        # Frames only: the exception's message could quote a body or a token.
+        log.error(
+            "unhandled %s answering %s %s [request_id=%s]:\n%s",
+            type(exc).__name__, request.method, request.path, request.get(REQUEST_ID, "-"),
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+        return error_response(request, ApiError(500, INTERNAL_ERROR))
+    finally:
+        limits.request_finished(request)
