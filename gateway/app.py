@@ -15,10 +15,13 @@ from gateway.upstream.base import Upstream
 from gateway.upstream.limit import BoundedUpstreamClient
 from gateway.upstream.messages import MessagesUpstream
 from gateway.upstream.retry import RetryPolicy
+from gateway.upstream.sms2010 import Sms2010Upstream
 
 SETTINGS = web.AppKey("settings", Settings)
 UPSTREAM = web.AppKey("upstream", Upstream)
 UPSTREAM_URL = web.AppKey("upstream_url", str)
+# The one upstream session, for code that forwards raw HTTP (the current-API passthrough).
+UPSTREAM_SESSION = web.AppKey("upstream_session", aiohttp.ClientSession)
 
 
 async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -37,14 +40,20 @@ async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
             max_wait=settings.upstream_timeout,
             policy=RetryPolicy.from_settings(settings),
         )
-        app[UPSTREAM] = MessagesUpstream(client, Paginator(settings))
+        app[UPSTREAM_SESSION] = session
+        if settings.upstream_api == "sms2010":
+            app[UPSTREAM] = Sms2010Upstream(client)
+        else:
+            app[UPSTREAM] = MessagesUpstream(client, Paginator(settings))
         yield
 
 
 def create_app(settings: Settings, upstream_url: str | None = None) -> web.Application:
     """Build the gateway. ``upstream_url`` overrides the configured one (the embedded sandbox
     passes its own address this way)."""
+    from gateway import passthrough
     from gateway.callbacks import routes as callback_routes
+    from gateway.dialects.sms2010 import routes as sms2010_routes
     from gateway.dialects.v2008 import routes as v2008_routes
 
     app = web.Application(client_max_size=settings.max_request_body, middlewares=[guard])
@@ -53,5 +62,7 @@ def create_app(settings: Settings, upstream_url: str | None = None) -> web.Appli
     app.cleanup_ctx.append(_upstream_ctx)
     observability.setup(app, settings, app[UPSTREAM_URL])
     v2008_routes.setup(app)
+    sms2010_routes.setup(app)
+    passthrough.setup(app)  # after sms2010: its /2010-04-01/ catch-all must match last
     callback_routes.setup(app)
     return app

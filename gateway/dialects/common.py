@@ -8,8 +8,9 @@ aiohttp request, these are pure functions over strings and pairs.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import unquote_to_bytes
@@ -19,7 +20,7 @@ from aiohttp import BasicAuth, hdrs, web
 from gateway import errors
 from gateway.mapping.dates import parse_day
 from gateway.mapping.numbers import parse_number
-from gateway.model import ApiError, Credentials, ListFilter, SendRequest
+from gateway.model import ApiError, Credentials, ListFilter, ListQuery, SendRequest
 
 Pairs = Sequence[tuple[str, str]]
 
@@ -189,6 +190,29 @@ def parse_paging(
     return PageParams(page=page, page_size=min(size, max_size))
 
 
+def parse_list_query(
+    pairs: Pairs,
+    region: str,
+    *,
+    page_name: str = "Page",
+    size_name: str = "num",
+    default_size: int = 50,
+    max_size: int = 1000,
+) -> ListQuery:
+    """A legacy list request: its filters (:func:`parse_list_filter`) and its page-number
+    paging (:func:`parse_paging`), under the dialect's parameter names."""
+    paging = parse_paging(
+        pairs,
+        page_name=page_name,
+        size_name=size_name,
+        default_size=default_size,
+        max_size=max_size,
+    )
+    return ListQuery(
+        filter=parse_list_filter(pairs, region), page=paging.page, page_size=paging.page_size
+    )
+
+
 def _int_param(pairs: Pairs, name: str, default: int) -> int:
     raw = first(pairs, name)
     if raw is None or not raw.strip():
@@ -287,6 +311,17 @@ def parse_send(pairs: Pairs, *, region: str, body_limit: int) -> SendRequest:
         status_callback=first(pairs, "StatusCallback") or None,
         to_as_sent=to,
         from_as_sent=from_,
+    )
+
+
+async def read_send(
+    request: web.Request, parse: Callable[[Pairs], SendRequest], dialect: str
+) -> SendRequest:
+    """A legacy send from the request's form: parsed by the dialect's ``parse``, its
+    StatusCallback replaced by the one to forward upstream (:func:`upstream_status_callback`)."""
+    send = parse(await read_form(request))
+    return dataclasses.replace(
+        send, status_callback=upstream_status_callback(request, send.status_callback, dialect)
     )
 
 
