@@ -156,7 +156,12 @@ async def read_form(request: web.Request) -> list[tuple[str, str]]:
     """A POST body as pairs, whatever the client declared: urlencoded with or without a
     Content-Type, with any charset, or multipart (file parts are ignored)."""
     if request.content_type.startswith("multipart/"):
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ValueError:  # no boundary, or a body that does not follow it
+            raise errors.bad_request(
+                "The request body is not the multipart form it declares", INVALID_PARAMETER
+            ) from None
         return [(k, v) for k, v in form.items() if isinstance(v, str)]
     return decode_pairs(await request.read(), request.charset)
 
