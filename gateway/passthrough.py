@@ -97,7 +97,8 @@ async def forward(request: web.Request) -> web.StreamResponse:
     """Any method on any current-API path under /2010-04-01/ (see the module docs)."""
     request[reqctx.DIALECT] = DIALECT
     request[reqctx.OPERATION] = request.method.lower()
-    raw_path = request.rel_url.raw_path
+    # The request line as the client wrote it: aiohttp's URL would re-normalise the escapes.
+    raw_path, _, query = request.raw_path.partition("?")
     if not forwardable_path(raw_path):
         raise common.not_found()
     account = _ACCOUNT.match(raw_path)
@@ -105,7 +106,6 @@ async def forward(request: web.Request) -> web.StreamResponse:
         request[reqctx.ACCOUNT_SID] = account.group(1)
 
     settings = request.app[SETTINGS]
-    query = request.rel_url.raw_query_string
     url = URL(request.app[UPSTREAM_URL].rstrip("/") + raw_path + ("?" + query if query else ""),
               encoded=True)
     body = await request.read()  # bounded by the app's client_max_size: 413 beyond it
