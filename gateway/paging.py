@@ -203,6 +203,23 @@ class Paginator:
             self._locks[key] = lock
         return lock
 
+    def _read_size(self, key: ListKey, query: ListQuery) -> int:
+        """The upstream PageSize for this page's walk: the legacy page size itself when one
+        request at that size reaches the page exactly (page 0, or a page whose cursor a previous
+        page at this size left behind: pollers and sequential readers) and no total walk will
+        follow; the chunk size otherwise (jumps stay bounded by list length / chunk, and a
+        cold total walk resumes from the chunk cursors this walk files)."""
+        size = query.page_size
+        if not self._chunk:
+            return size
+        cache = self.cache
+        generation = cache.generation(key)
+        if self._mode != "off" and cache.total(key, generation) is None:
+            return self._chunk
+        if query.page == 0 or cache.nearest(key, generation, size, query.page)[0] == query.page:
+            return size
+        return self._chunk
+
     async def page(self, account_sid: str, query: ListQuery, fetch: FetchPage) -> Page:
         if query.page < 0 or not 1 <= query.page_size <= MAX_UPSTREAM_PAGE:
             # The dialects validate first; this keeps a bad query from reaching upstream.
@@ -213,7 +230,7 @@ class Paginator:
         start, stop = page_bounds(query.page, query.page_size)
         async with self._lock(key):
             walk = _Walk(self.cache, key, query.filter, fetch)
-            window = await walk.window(start, stop, self._chunk or query.page_size)
+            window = await walk.window(start, stop, self._read_size(key, query))
             if window.end_of_list is not None:
                 self.cache.set_total(
                     key, self.cache.generation(key), Total(window.end_of_list, exact=True)

@@ -49,8 +49,11 @@ def legacy_zone(name: str) -> tzinfo | None:
     return ZoneInfo(name)
 
 
+@lru_cache(maxsize=4096)
 def format_legacy(value: datetime | None, zone_name: str = "") -> str:
-    """A date as a legacy dialect shows it: RFC 2822 in the configured legacy time zone."""
+    """A date as a legacy dialect shows it: RFC 2822 in the configured legacy time zone.
+    Cached: every message has three dates, and pollers ask for the same messages again and
+    again (formatting is most of a message's rendering cost)."""
     return format_rfc2822(value, legacy_zone(zone_name))
 
 

@@ -11,22 +11,17 @@ from gateway.dialects.v2008 import render
 from gateway.mapping.numbers import normalise
 from gateway.model import Page
 from gateway.upstream import http, wire
+from tests.perf import cases
 
-MESSAGE = {
-    "account_sid": "AC" + "4d" * 16, "api_version": "2010-04-01",
-    "body": "Hello from the benchmark, with <markup> & an accent: caf\u00e9",
-    "date_created": "Mon, 06 Jul 2009 17:06:25 +0000",
-    "date_sent": "Mon, 06 Jul 2009 17:06:27 +0000",
-    "date_updated": "Mon, 06 Jul 2009 17:06:27 +0000",
-    "direction": "outbound-api", "error_code": None, "error_message": None,
-    "from": "+14155550000", "messaging_service_sid": None, "num_media": "0",
-    "num_segments": "1", "price": "-0.00750", "price_unit": "USD",
-    "sid": "SM" + "ab" * 16, "status": "delivered", "to": "+14155551212",
-    "uri": "/2010-04-01/Accounts/AC4d4d/Messages/SMabab.json", "subresource_uris": {},
-}
+# Printable ASCII as most bodies are; the golden cases in tests/perf cover the rest.
+MESSAGE = {**cases.BASE, "body": "Hello from the benchmark, a message of ordinary length."}
 RAW_MESSAGE = json.dumps(MESSAGE).encode()
 RAW_PAGE = json.dumps({
-    "messages": [{**MESSAGE, "sid": f"SM{i:032x}"} for i in range(50)],
+    # Distinct sids and dates, as a real page has.
+    "messages": [
+        {**MESSAGE, "sid": f"SM{i:032x}", "date_created": f"Mon, 06 Jul 2009 17:{i:02d}:25 +0000"}
+        for i in range(50)
+    ],
     "next_page_uri": None, "page": 0, "page_size": 50,
 }).encode()
 OPTS = render.RenderOptions()
