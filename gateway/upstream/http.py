@@ -29,6 +29,11 @@ from gateway.upstream.retry import (
 
 log = logging.getLogger("gateway.upstream")
 
+try:  # the `speed` extra: several times faster than json on upstream's pages
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - depends on the installation
+    _loads = json.loads
+
 Params = Sequence[tuple[str, str]]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -76,7 +81,7 @@ class UpstreamClient:
         a 2xx answer or raise ApiError. Never takes longer than the policy's total timeout."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.policy.total_timeout
-        call_id = uuid.uuid4().hex[:12]
+        call_id = ""  # named on the first failure: successful calls never need it
         attempt = 0
         while True:
             attempt += 1
@@ -88,6 +93,7 @@ class UpstreamClient:
             delay = retry_delay(
                 method, failure, attempt, deadline - loop.time(), self.policy, self._rng
             )
+            call_id = call_id or uuid.uuid4().hex[:12]
             self._log(method, path, call_id, attempt, failure, delay)
             if delay is None:
                 raise to_error(method, failure)
@@ -201,6 +207,11 @@ def _request_id() -> str:
 def _decode(raw: bytes) -> Any:
     if not raw:
         return None
+    try:
+        return _loads(raw)
+    except ValueError:
+        pass
+    # What orjson refuses but json reads (lone surrogates, 1e999) reads exactly as before.
     try:
         return json.loads(raw)
     except ValueError:  # includes UnicodeDecodeError

@@ -32,7 +32,11 @@ class BoundedUpstreamClient(UpstreamClient):
         form: Params | None = None,
     ) -> Any:
         try:
-            await asyncio.wait_for(self._slots.acquire(), self._max_wait)
+            if self._slots.locked():
+                await asyncio.wait_for(self._slots.acquire(), self._max_wait)
+            else:
+                # A free slot is taken at once; wait_for would still wrap it in a task.
+                await self._slots.acquire()
         except TimeoutError:
             raise ApiError(
                 503,
