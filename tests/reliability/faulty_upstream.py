@@ -207,10 +207,16 @@ class MessageStore:
             start = int(query.get("PageToken", "0"))
         except ValueError:
             return 400, twilio_error(21481, "Invalid PageToken", 400)
-        sids = [s for s in reversed(self.order) if self.messages[s]["account_sid"] == account]
+        to = query.get("To")
+        sids = [
+            s for s in reversed(self.order)
+            if self.messages[s]["account_sid"] == account
+            and (to is None or self.messages[s]["to"] == to)
+        ]
         page = [self.messages[s] for s in sids[start : start + size]]
         base = f"/2010-04-01/Accounts/{account}/Messages.json"
-        nxt = f"{base}?PageSize={size}&PageToken={start + size}" if start + size < len(sids) else None
+        more = start + size < len(sids)
+        nxt = f"{base}?PageSize={size}&PageToken={start + size}" if more else None
         return 200, {
             "first_page_uri": f"{base}?PageSize={size}",
             "end": start + max(len(page) - 1, 0),

@@ -35,6 +35,9 @@ SETTINGS = Settings(
     total_mode="bounded",
     total_bound=2000,
 )
+# Sends spread over 100 recipients and lists filter by one of them, so that a list page costs
+# upstream a bounded walk however long the soak runs.
+NUMBERS = [f"415555{i:04d}" for i in range(100)]
 # Everything but "hang" (each one holds a request for the whole budget: tested on its own).
 FAULTS = [f for f in ALL_FAULTS if f.kind not in ("hang", "too_large")] + [too_large(2 << 20)]
 
@@ -136,7 +139,7 @@ async def _drive(
             if pick < 0.4 or not sids:
                 body = f"soak {i}"
                 async with client.post(BASE + ".json", data={
-                    "To": "4155551212", "From": "4155550000", "Body": body,
+                    "To": rng.choice(NUMBERS), "From": "4155550000", "Body": body,
                 }) as resp:
                     data = await resp.read()
                     result.statuses[resp.status] += 1
@@ -153,7 +156,8 @@ async def _drive(
                     result.statuses[resp.status] += 1
             else:
                 page, num = rng.randint(0, 3), rng.choice([10, 50])
-                async with client.get(BASE, params={"Page": page, "num": num}) as resp:
+                params = {"Page": page, "num": num, "To": rng.choice(NUMBERS)}
+                async with client.get(BASE, params=params) as resp:
                     await resp.read()
                     result.statuses[resp.status] += 1
             result.requests += 1

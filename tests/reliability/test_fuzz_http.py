@@ -156,7 +156,10 @@ async def test_no_500_legacy_errors_and_nothing_bad_forwarded(
             # The current API passes through as it is (upstream checks credentials), but only
             # to the same path under /2010-04-01/, never a rewritten or traversing one.
             assert forwardable_path(raw_path), raw_path
-            assert seen.path == unquote(raw_path), (seen.path, raw_path)
+            # (compared decoded: aiohttp leaves bytes that are not UTF-8 percent-encoded)
+            same = unquote(seen.path, errors="surrogateescape") == unquote(
+                raw_path, errors="surrogateescape")
+            assert same, (seen.path, raw_path)
             continue
         assert authorised, f"forwarded without valid credentials: {seen}"
         assert seen.method in ("GET", "POST") and FORWARDABLE.fullmatch(seen.path), seen

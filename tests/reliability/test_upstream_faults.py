@@ -22,7 +22,6 @@ from tests.reliability.conftest import (
     FAST,
     Harness,
     HarnessFactory,
-    open_fds,
     settle,
 )
 from tests.reliability.faulty_upstream import (
@@ -43,6 +42,7 @@ from tests.reliability.faulty_upstream import (
     too_large,
     truncated_json,
 )
+from tests.reliability.soak import open_fds
 
 SEND = SendRequest(to="+14155551212", from_="+14155550000", body="hello")
 OK = "ok"
