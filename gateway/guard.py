@@ -6,7 +6,6 @@ exception type, never its message (it could quote a body or a token).
 
 from __future__ import annotations
 
-import json
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
@@ -15,6 +14,8 @@ from aiohttp import web
 
 from gateway import errors, limits, reqctx
 from gateway.dialects import common
+from gateway.dialects.sms2010 import render as sms2010_render
+from gateway.dialects.v2008 import render as v2008_render
 from gateway.model import ApiError
 from gateway.observability.context import REQUEST_ID
 
@@ -27,35 +28,12 @@ ErrorRenderer = Callable[[str, ApiError], Rendered]
 INTERNAL_ERROR = "An internal error occurred"
 
 
-def _current_api_error(fmt: str, err: ApiError) -> Rendered:
-    """The 2010-04-01 error shape: flat JSON as the current API writes it; XML as 2008."""
-    if fmt == "json":
-        body = {"code": err.code, "message": err.message, "more_info": err.more_info,
-                "status": err.status}
-        return json.dumps(body).encode(), "application/json"
-    return _v2008(fmt, err)
-
-
-def _v2008(fmt: str, err: ApiError) -> Rendered:
-    from gateway.dialects.v2008.render import render_error
-
-    return render_error(fmt, err)
-
-
-def _sms2010(fmt: str, err: ApiError) -> Rendered:
-    try:
-        from gateway.dialects.sms2010.render import render_error  # type: ignore[import-not-found]
-    except ImportError:
-        return _current_api_error(fmt, err)
-    return render_error(fmt, err)  # type: ignore[no-any-return]
-
-
 def renderer_for(path: str) -> ErrorRenderer:
     """The error renderer of the dialect ``path`` belongs to. Paths outside every dialect get
     the 2008 shape: the gateway stands where api.twilio.com stood for 2008-era clients."""
     if path.startswith("/2010-04-01/"):
-        return _sms2010
-    return _v2008
+        return sms2010_render.render_error
+    return v2008_render.render_error
 
 
 def error_response(request: web.BaseRequest, err: ApiError) -> web.Response:
