@@ -204,21 +204,17 @@ class Paginator:
         return lock
 
     def _read_size(self, key: ListKey, query: ListQuery) -> int:
-        """The upstream PageSize for this page's walk: the legacy page size itself when one
-        request at that size reaches the page exactly (page 0, or a page whose cursor a previous
-        page at this size left behind: pollers and sequential readers) and no total walk will
-        follow; the chunk size otherwise (jumps stay bounded by list length / chunk, and a
-        cold total walk resumes from the chunk cursors this walk files)."""
+        """The upstream PageSize for this page's walk. Page 0, by far the most requested (every
+        poller), is read at the legacy page size when no total walk follows: one request for
+        exactly the messages shown, instead of a chunk to slice 50 out of. Otherwise the chunk
+        size: deeper pages keep the bounded cost of chunk cursors, and a cold total walk
+        resumes from the chunk cursors the page's walk files."""
         size = query.page_size
-        if not self._chunk:
-            return size
-        cache = self.cache
-        generation = cache.generation(key)
-        if self._mode != "off" and cache.total(key, generation) is None:
+        if not self._chunk or query.page != 0:
+            return self._chunk or size
+        if self._mode != "off" and self.cache.total(key, self.cache.generation(key)) is None:
             return self._chunk
-        if query.page == 0 or cache.nearest(key, generation, size, query.page)[0] == query.page:
-            return size
-        return self._chunk
+        return size
 
     async def page(self, account_sid: str, query: ListQuery, fetch: FetchPage) -> Page:
         if query.page < 0 or not 1 <= query.page_size <= MAX_UPSTREAM_PAGE:

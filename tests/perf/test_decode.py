@@ -10,8 +10,11 @@ from hypothesis import strategies as st
 
 from gateway.upstream.http import _decode
 
+# Within 64 bits: orjson reads a larger integer as a float (json as an int). Twilio's integers
+# (error codes, counts) are far smaller; test_huge_integer_is_still_a_number pins the rest.
+INT64 = st.integers(min_value=-(2**63), max_value=2**64 - 1)
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    st.none() | st.booleans() | INT64 | st.floats(allow_nan=False) | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
     max_leaves=20,
 )
@@ -37,3 +40,7 @@ def test_decode_agrees_with_json(value: object) -> None:
 )
 def test_decode_edge_cases(raw: bytes, expected: object) -> None:
     assert _decode(raw) == expected
+
+
+def test_huge_integer_is_still_a_number() -> None:
+    assert _decode(b"-9223372036854775809") == pytest.approx(-9223372036854775809)

@@ -1,6 +1,7 @@
-"""Which PageSize the paginator asks upstream for: the legacy page size when one request at
-that size reaches the page (page 0, or the page after one just read) and no total walk follows;
-the chunk size for cold totals and for jumps. Every page still makes one upstream request."""
+"""Which PageSize the paginator asks upstream for: the legacy page size for page 0 when no total
+walk follows; the chunk size for cold totals and for every other page (so pages in the first
+chunk are still read from the head, as docs/paging.md describes). Every page still makes at
+least one upstream request."""
 
 from __future__ import annotations
 
@@ -41,16 +42,14 @@ async def test_exact_mode_cold_page_reads_chunks_then_warm_reads_the_page(
     p = paginator()
     assert await read(p, listing, 0) == [1000, 1000, 1000]  # page + total walk, as before
     assert await read(p, listing, 0) == [50]  # poller: total cached, one page of 50
-    assert await read(p, listing, 1) == [50]  # following next: the cursor page 0 left
-    assert await read(p, listing, 2) == [50]
-    assert await read(p, listing, 30) == [1000]  # a jump: from the nearest chunk cursor
+    assert await read(p, listing, 1) == [1000]  # other pages: chunks, as before
+    assert await read(p, listing, 30) == [1000]  # from the nearest chunk cursor
 
 
 async def test_total_off_reads_page_zero_at_the_legacy_size(listing: FakeUpstream) -> None:
     p = paginator(total_mode="off")
     assert await read(p, listing, 0, size=20) == [20]
-    assert await read(p, listing, 1, size=20) == [20]
-    assert await read(p, listing, 7, size=20) == [1000]
+    assert await read(p, listing, 1, size=20) == [1000]
 
 
 async def test_direct_mode_is_unchanged(listing: FakeUpstream) -> None:
