@@ -35,6 +35,8 @@ BODY_TOO_LONG: Final = 21605
 # A query parameter the gateway cannot read (a DateSent that is no YYYY-MM-DD day, a Page or
 # page size that is no number). Twilio's catalogue names 20001 for invalid parameters.
 INVALID_PARAMETER: Final = 20001
+# Twilio's "resource not found".
+RESOURCE_NOT_FOUND: Final = 20404
 
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 _RESOURCE_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
@@ -85,6 +87,18 @@ def check_resource_sid(sid: str) -> str:
 def not_found() -> ApiError:
     """The legacy 404: Status and Message only, as the 2008 API answered unknown resources."""
     return ApiError(404, "The requested resource was not found")
+
+
+def as_legacy_not_found(err: ApiError, path: str) -> ApiError:
+    """An upstream 404 names the current API's path (``/2010-04-01/.../Messages/SM....json``),
+    which the legacy client never asked for; name the path it did ask for instead, keeping
+    status, code and headers. Any other error is returned as it is."""
+    if err.status != 404 or err.code not in (None, RESOURCE_NOT_FOUND):
+        return err
+    return ApiError(
+        404, f"The requested resource {path} was not found", err.code, err.more_info,
+        dict(err.headers),
+    )
 
 
 def method_not_allowed(method: str, allow: Iterable[str]) -> ApiError:

@@ -17,7 +17,7 @@ from gateway import reqctx
 from gateway.app import SETTINGS, UPSTREAM
 from gateway.dialects import common
 from gateway.dialects.sms2010 import parse, render
-from gateway.model import Message
+from gateway.model import ApiError, Message
 
 DIALECT: Final = "sms2010"
 
@@ -90,7 +90,10 @@ async def message_instance(request: web.Request) -> web.Response:
     creds = common.credentials(request)
     if request.method not in ("GET", "HEAD"):
         raise common.method_not_allowed(request.method, ("GET",))
-    msg = await request.app[UPSTREAM].fetch(creds, account_sid, sid)
+    try:
+        msg = await request.app[UPSTREAM].fetch(creds, account_sid, sid)
+    except ApiError as err:
+        raise common.as_legacy_not_found(err, request.path) from None
     out_fmt = fmt or common.DEFAULT_FORMAT
     return _response(render.render_message(out_fmt, _record(request, msg, out_fmt)))
 

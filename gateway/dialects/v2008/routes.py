@@ -101,6 +101,7 @@ async def messages_list(request: web.Request) -> web.Response:
         if request.method in ("GET", "HEAD"):
             query = parse.parse_list(common.query_pairs(request), settings)
             page = await upstream.list(creds, account_sid, query)
+            request[reqctx.UPSTREAM_REQUESTS] = page.upstream_requests
             attrs = render.page_attributes(
                 page, parse.list_path(account_sid, fmt), common.filter_pairs(query.filter)
             )
@@ -122,7 +123,10 @@ async def message_instance(request: web.Request) -> web.Response:
         creds = common.credentials(request)
         if request.method not in ("GET", "HEAD"):
             raise common.method_not_allowed(request.method, ("GET",))
-        msg = await request.app[UPSTREAM].fetch(creds, account_sid, sid)
+        try:
+            msg = await request.app[UPSTREAM].fetch(creds, account_sid, sid)
+        except ApiError as err:
+            raise common.as_legacy_not_found(err, request.path) from None
         row = render.message_row(msg, request.app[RENDER_OPTIONS])
         return _response(render.render_message(fmt or common.DEFAULT_FORMAT, row))
 
