@@ -10,6 +10,11 @@ from aiohttp import web
 from gateway import observability
 from gateway.config import Settings
 from gateway.guard import guard
+from gateway.observability.caches import (
+    register_callback_dedup,
+    register_number_cache,
+    register_paging_caches,
+)
 from gateway.paging import Paginator
 from gateway.upstream.base import Upstream
 from gateway.upstream.limit import BoundedUpstreamClient
@@ -44,7 +49,9 @@ async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         if settings.upstream_api == "sms2010":
             app[UPSTREAM] = Sms2010Upstream(client)
         else:
-            app[UPSTREAM] = MessagesUpstream(client, Paginator(settings))
+            paginator = Paginator(settings)
+            register_paging_caches(app, paginator.cache)
+            app[UPSTREAM] = MessagesUpstream(client, paginator)
         yield
 
 
@@ -65,4 +72,6 @@ def create_app(settings: Settings, upstream_url: str | None = None) -> web.Appli
     sms2010_routes.setup(app)
     passthrough.setup(app)  # after sms2010: its /2010-04-01/ catch-all must match last
     callback_routes.setup(app)
+    register_callback_dedup(app, app[callback_routes.CALLBACKS].reported)
+    register_number_cache(app)
     return app

@@ -60,6 +60,10 @@ class CursorCache:
         )
         # Global, so a list whose state was evicted never reuses an old generation's cursors.
         self._generations = itertools.count(1)
+        # Lookups that found / did not find an entry, for the cache metrics. A cursor lookup
+        # for the list's head needs no cache and is not counted.
+        self.cursor_hits = self.cursor_misses = 0
+        self.total_hits = self.total_misses = 0
 
     def _state(self, key: ListKey) -> _ListState:
         state = self._states.get(key)
@@ -98,7 +102,10 @@ class CursorCache:
         for i in range(top, 0, -1):
             token = self._cursors.get((key, generation, chunk, i))
             if token is not None:
+                self.cursor_hits += 1
                 return i, token
+        if index > 0:
+            self.cursor_misses += 1
         return 0, None
 
     def furthest(self, key: ListKey, generation: int, chunk: int) -> tuple[int, str | None]:
@@ -107,7 +114,12 @@ class CursorCache:
         return self.nearest(key, generation, chunk, state.reach.get(chunk, 0))
 
     def total(self, key: ListKey, generation: int) -> Total | None:
-        return self._totals.get((key, generation))
+        total = self._totals.get((key, generation))
+        if total is None:
+            self.total_misses += 1
+        else:
+            self.total_hits += 1
+        return total
 
     def set_total(self, key: ListKey, generation: int, total: Total) -> None:
         known = self._totals.get((key, generation))
@@ -118,6 +130,10 @@ class CursorCache:
     @property
     def cursor_count(self) -> int:
         return len(self._cursors)
+
+    @property
+    def total_count(self) -> int:
+        return len(self._totals)
 
     @property
     def cursor_capacity(self) -> int:

@@ -22,9 +22,16 @@ class ReportedMessages:
         self._done: TTLCache[Key, bool] = TTLCache(maxsize=maxsize, ttl=ttl)
         self._locks: dict[Key, asyncio.Lock] = {}
         self._waiters: dict[Key, int] = {}
+        # Lookups that found the message already reported (a suppressed duplicate) or not.
+        self.hits = self.misses = 0
 
     def reported(self, key: Key) -> bool:
-        return self._done.get(key, False)
+        done = self._done.get(key, False)
+        if done:
+            self.hits += 1
+        else:
+            self.misses += 1
+        return done
 
     def mark(self, key: Key) -> None:
         self._done[key] = True

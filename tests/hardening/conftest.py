@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.sandbox.app import create_sandbox_app
+from tests.callbacks.conftest import legacy  # noqa: F401 -- the recording legacy app fixture
 
 MakeGateway = Callable[..., Awaitable[TestClient]]
 
