@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from gateway import observability
+from gateway import budget, observability
 from gateway.config import Settings
 from gateway.guard import guard
 from gateway.observability.caches import (
@@ -63,7 +63,10 @@ def create_app(settings: Settings, upstream_url: str | None = None) -> web.Appli
     from gateway.dialects.sms2010 import routes as sms2010_routes
     from gateway.dialects.v2008 import routes as v2008_routes
 
-    app = web.Application(client_max_size=settings.max_request_body, middlewares=[guard])
+    app = web.Application(
+        client_max_size=settings.max_request_body,
+        middlewares=[guard, budget.make_middleware(settings.upstream_timeout)],
+    )
     app[SETTINGS] = settings
     app[UPSTREAM_URL] = upstream_url or settings.upstream_url
     app.cleanup_ctx.append(_upstream_ctx)

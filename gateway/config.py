@@ -69,7 +69,8 @@ class Settings:
     upstream_timeout: float = _opt(
         30.0,
         "GATEWAY_UPSTREAM_TIMEOUT",
-        "Total seconds an upstream request may take before the client gets a 504.",
+        "Total seconds all the upstream work of one legacy request may take (every upstream "
+        "call of a list, retries and waits included) before the client gets a 504.",
     )
     upstream_max_connections: int = _opt(
         100, "GATEWAY_UPSTREAM_MAX_CONNECTIONS", "Size of the upstream connection pool."

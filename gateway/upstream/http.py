@@ -18,7 +18,9 @@ import aiohttp
 from gateway import errors
 from gateway.model import Credentials
 from gateway.observability.context import current as current_observation
+from gateway.upstream.deadline import budget_for, exhausted
 from gateway.upstream.retry import (
+    SAFE_METHODS,
     Failure,
     FailureKind,
     RetryPolicy,
@@ -78,9 +80,18 @@ class UpstreamClient:
         form: Params | None = None,
     ) -> Any:
         """Send one request, retrying where the rules allow; return the decoded JSON object of
-        a 2xx answer or raise ApiError. Never takes longer than the policy's total timeout."""
+        a 2xx answer or raise ApiError. Never takes longer than the policy's total timeout, nor
+        past the current request's deadline (:mod:`gateway.upstream.deadline`)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.policy.total_timeout
+        budget = budget_for(self.policy.total_timeout)
+        # A send started with less time than a connect needs could only end "unknown" (half
+        # the total where the total is shorter than a connect timeout).
+        if budget <= 0 or (
+            method.upper() not in SAFE_METHODS
+            and budget < min(self.policy.connect_timeout, self.policy.total_timeout / 2)
+        ):
+            raise exhausted(method)
+        deadline = loop.time() + budget
         call_id = ""  # named on the first failure: successful calls never need it
         attempt = 0
         while True:

@@ -13,6 +13,7 @@ from typing import Any
 
 from gateway import errors
 from gateway.model import ApiError, Credentials
+from gateway.upstream.deadline import budget_for, exhausted
 from gateway.upstream.http import Params, UpstreamClient
 
 
@@ -33,7 +34,16 @@ class BoundedUpstreamClient(UpstreamClient):
     ) -> Any:
         try:
             if self._slots.locked():
-                await asyncio.wait_for(self._slots.acquire(), self._max_wait)
+                # The request's deadline bounds this wait too (gateway.upstream.deadline).
+                wait = budget_for(self._max_wait)
+                if wait <= 0:
+                    raise exhausted(method)
+                try:
+                    await asyncio.wait_for(self._slots.acquire(), wait)
+                except TimeoutError:
+                    if wait < self._max_wait:
+                        raise exhausted(method) from None
+                    raise
             else:
                 # A free slot is taken at once; wait_for would still wrap it in a task.
                 await self._slots.acquire()
