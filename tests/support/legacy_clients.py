@@ -42,7 +42,7 @@ def run_script(requirement: str, script: str, *args: str, timeout: float = 60) -
     env["PYTHONPATH"] = str(path)
     proc = subprocess.run(
         [sys.executable, "-c", script, *args],
-        env=env, capture_output=True, text=True, timeout=timeout,
+        env=env, capture_output=True, text=True, timeout=timeout, check=False,
     )
     if proc.returncode != 0:
         raise subprocess.CalledProcessError(proc.returncode, "legacy client", proc.stdout, proc.stderr)
