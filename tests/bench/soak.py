@@ -1,4 +1,5 @@
-"""Run the reliability soak standalone and print its results as a Markdown table.
+"""Run the reliability soak (both legacy dialects, random upstream faults, status callbacks
+relayed to a legacy app) standalone and print its results as a Markdown table.
 
     python tests/bench/soak.py [--requests 20000] [--concurrency 50] [--fault-rate 0.1]
 """
@@ -29,7 +30,11 @@ def main() -> None:
     )
     print("| measure | value |\n| --- | --- |")
     print(result.table())
-    ok = result.duplicates == 0 and result.losses == 0 and result.statuses[500] == 0
+    ok = (
+        result.duplicates == result.losses == result.statuses[500] == 0
+        and result.callback_duplicates == result.callback_losses == result.callback_wrong == 0
+        and result.callbacks_stray == 0
+    )
     sys.exit(0 if ok else 1)
 
 
