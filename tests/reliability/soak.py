@@ -199,8 +199,9 @@ async def run_soak(
             await sandbox[LIFECYCLE].settle()
             result.upstream_requests = len(upstream.requests)
             result.faults_injected = sum(1 for r in upstream.requests if r.fault != "pass")
-        _account(result, {m.body: m.sid for m in sandbox[STORE].all(ACCOUNT)},
-                 Counter(m.body for m in sandbox[STORE].all(ACCOUNT)), legacy.received)
+        held = sandbox[STORE].all(ACCOUNT)
+        _account(result, {m.body: m.sid for m in held}, Counter(m.body for m in held),
+                 legacy.received)
     finally:
         for runner in reversed(runners):
             await runner.cleanup()
@@ -245,8 +246,8 @@ def _account(
         by_sid.setdefault(dict(cb.params).get("SmsSid", ""), []).append(cb)
     result.callbacks = len(received)
     result.callback_duplicates = sum(1 for cbs in by_sid.values() if len(cbs) > 1)
-    held = set(sid_of.values())
-    result.callbacks_stray = sum(len(cbs) for sid, cbs in by_sid.items() if sid not in held)
+    sids = set(sid_of.values())
+    result.callbacks_stray = sum(len(cbs) for sid, cbs in by_sid.items() if sid not in sids)
     for body, send in result.sends.items():
         if send.outcome == "unknown" and body in sid_of:
             result.callbacks_for_unknown += len(by_sid.get(sid_of[body], []))
