@@ -25,7 +25,7 @@ from gateway.upstream.sms2010 import Sms2010Upstream
 SETTINGS = web.AppKey("settings", Settings)
 UPSTREAM = web.AppKey("upstream", Upstream)
 UPSTREAM_URL = web.AppKey("upstream_url", str)
-# The one upstream session, for code that forwards raw HTTP (the current-API passthrough).
+# The upstream session for code that forwards raw HTTP (the current-API passthrough).
 UPSTREAM_SESSION = web.AppKey("upstream_session", aiohttp.ClientSession)
 
 
@@ -35,17 +35,22 @@ async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         total=settings.upstream_timeout, sock_connect=settings.upstream_connect_timeout
     )
     connector = aiohttp.TCPConnector(limit=settings.upstream_max_connections)
+    # One connection pool, two sessions: the legacy dialects' client times and tags its calls
+    # itself; the passthrough forwards raw requests through aiohttp's trace hooks.
     async with aiohttp.ClientSession(
         connector=connector, timeout=timeout, raise_for_status=False,
+    ) as session, aiohttp.ClientSession(
+        connector=connector, connector_owner=False, timeout=timeout, raise_for_status=False,
         trace_configs=observability.trace_configs(app),
-    ) as session:
+    ) as passthrough_session:
         client = BoundedUpstreamClient(
             session, app[UPSTREAM_URL],
             max_concurrency=settings.upstream_max_concurrency,
             max_wait=settings.upstream_timeout,
             policy=RetryPolicy.from_settings(settings),
+            observer=observability.upstream_observer(app),
         )
-        app[UPSTREAM_SESSION] = session
+        app[UPSTREAM_SESSION] = passthrough_session
         if settings.upstream_api == "sms2010":
             app[UPSTREAM] = Sms2010Upstream(client)
         else:

@@ -7,7 +7,7 @@ draining on SIGTERM. Other modules use :func:`metrics.callback_outcome` and
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 from aiohttp import web
@@ -31,7 +31,7 @@ from gateway.observability.metrics import (
 from gateway.observability.middleware import add_request_id_header, make_middleware
 from gateway.observability.trace import upstream_trace_config
 
-__all__ = ["LIFECYCLE", "METRICS", "Lifecycle", "setup", "trace_configs"]
+__all__ = ["LIFECYCLE", "METRICS", "Lifecycle", "setup", "trace_configs", "upstream_observer"]
 
 
 async def _process_default_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -57,5 +57,12 @@ def setup(app: web.Application, settings: Settings, upstream_url: str) -> None:
 
 
 def trace_configs(app: web.Application) -> list[aiohttp.TraceConfig]:
-    """For the upstream ClientSession: latency metrics and request-id propagation."""
+    """For the passthrough's upstream ClientSession: latency metrics and request-id
+    propagation."""
     return [upstream_trace_config(app[METRICS])]
+
+
+def upstream_observer(app: web.Application) -> Callable[[str, int | None, float], None]:
+    """For :class:`~gateway.upstream.http.UpstreamClient`: every attempt's latency and status
+    into the metrics (the client itself adds them to the request's observation)."""
+    return app[METRICS].observe_upstream

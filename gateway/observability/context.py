@@ -11,9 +11,13 @@ import re
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from multidict import CIMultiDictProxy
+
+if TYPE_CHECKING:
+    from gateway.observability.metrics import Metrics
 
 REQUEST_ID_HEADER = "X-Request-Id"
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
@@ -27,6 +31,8 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 @dataclass(slots=True)
 class Observation:
     request_id: str
+    # The metrics of the app serving the request, for code that has no app at hand.
+    metrics: Metrics | None = None
     upstream_requests: int = 0
     upstream_seconds: float = 0.0
     upstream_status: int | None = None

@@ -63,6 +63,8 @@ class MaskNumbers(logging.Filter):
     """Masks phone numbers in every record's message before any formatter sees it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "masked", False):  # the access line, built from masked parts
+            return True
         message = record.getMessage()
         masked = mask_text(message)
         if masked != message:

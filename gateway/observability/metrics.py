@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import (
@@ -24,10 +24,12 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from gateway import reqctx
+from gateway.observability import context
 
 PREFIX = "sms_gateway"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -121,16 +123,29 @@ class Metrics:
         )
         self.caches = _CacheCollector()
         r.register(self.caches)
+        # ``labels(...)`` validates and locks on every call; the label sets in use are few
+        # (dialect x operation x status x code), so their children are kept here.
+        self._children: dict[tuple[object, ...], Any] = {}
+
+    def _child(self, metric: MetricWrapperBase, *labels: str) -> Any:
+        key = (metric, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def observe_request(self, request: web.Request, status: int, seconds: float) -> None:
         dialect = str(request.get(reqctx.DIALECT) or "none")
         operation = str(request.get(reqctx.OPERATION) or "none")
         code = request.get(reqctx.TWILIO_CODE)
-        self.requests.labels(dialect, operation, str(status), str(code or "")).inc()
-        self.request_seconds.labels(dialect, operation).observe(seconds)
+        self._child(self.requests, dialect, operation, str(status), str(code or "")).inc()
+        self._child(self.request_seconds, dialect, operation).observe(seconds)
 
     def observe_list(self, dialect: str, upstream_requests: int) -> None:
-        self.upstream_per_list.labels(dialect).observe(upstream_requests)
+        self._child(self.upstream_per_list, dialect).observe(upstream_requests)
+
+    def observe_upstream(self, method: str, status: int | None, seconds: float) -> None:
+        self._child(self.upstream_seconds, method, str(status or "error")).observe(seconds)
 
 
 def render(metrics: Metrics | None) -> bytes:
@@ -149,9 +164,8 @@ def render(metrics: Metrics | None) -> bytes:
 
 METRICS = web.AppKey("metrics", Metrics)
 
-# The metrics of the app serving the current request (set by the middleware), for code that has
-# no app at hand; outside a request the last app started in this process is used.
-current: ContextVar[Metrics | None] = ContextVar("gateway_metrics", default=None)
+# Outside a request (whose observation names its app's metrics), the last app started in this
+# process is used.
 _process_default: list[Metrics] = []
 
 
@@ -160,7 +174,10 @@ def _resolve(target: web.Application | Metrics | None) -> Metrics | None:
         return target
     if target is not None:
         return target.get(METRICS)
-    return current.get() or (_process_default[-1] if _process_default else None)
+    obs = context.current.get()
+    if obs is not None and obs.metrics is not None:
+        return obs.metrics
+    return _process_default[-1] if _process_default else None
 
 
 def callback_outcome(

@@ -38,6 +38,43 @@ def _upstream(
     return status, None if seconds is None else float(seconds), int(count or 0)
 
 
+def _log_access(
+    request: web.Request,
+    obs: context.Observation,
+    level: int,
+    status: int,
+    seconds: float,
+    up: tuple[int | None, float | None, int],
+    mask: bool,
+) -> None:
+    up_status, up_seconds, up_count = up
+    path = mask_text(request.path) if mask else request.path
+    access = {
+        "request_id": obs.request_id,
+        "method": request.method,
+        "path": path,
+        "query": loggable_query(request.rel_url.query, mask),
+        "status": status,
+        "duration_ms": round(seconds * 1000, 2),
+        "dialect": request.get(reqctx.DIALECT),
+        "operation": request.get(reqctx.OPERATION),
+        "account_sid": request.get(reqctx.ACCOUNT_SID),
+        "twilio_code": request.get(reqctx.TWILIO_CODE),
+        "upstream_status": up_status,
+        "upstream_ms": None if up_seconds is None else round(up_seconds * 1000, 2),
+        "upstream_requests": up_count,
+        "remote": request.remote,
+    }
+    # makeRecord + handle is Logger.log without its caller lookup (a stack walk per line for
+    # file and line fields no formatter here prints). "masked": the message is built from
+    # masked parts, so the number-masking filter need not scan it again.
+    record = access_log.makeRecord(
+        ACCESS_LOGGER, level, "", 0, "%s %s %d", (request.method, path, status), None,
+        extra={"access": access, "masked": mask},
+    )
+    access_log.handle(record)
+
+
 def make_middleware(
     settings: Settings, metrics: metrics_mod.Metrics, lifecycle: Lifecycle
 ) -> Middleware:
@@ -46,10 +83,9 @@ def make_middleware(
     @web.middleware
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
-        obs = context.Observation(context.choose_request_id(request.headers))
+        obs = context.Observation(context.choose_request_id(request.headers), metrics)
         request[context.REQUEST_ID] = obs.request_id
         obs_token = context.current.set(obs)
-        metrics_token = metrics_mod.current.set(metrics)
         metrics.in_flight.inc()
         lifecycle.request_started()
         status = 500
@@ -65,40 +101,13 @@ def make_middleware(
             lifecycle.request_finished()
             seconds = time.perf_counter() - started
             metrics.observe_request(request, status, seconds)
-            up_status, up_seconds, up_count = _upstream(request, obs)
+            up = _upstream(request, obs)
             dialect = request.get(reqctx.DIALECT)
-            if request.get(reqctx.OPERATION) == "list" and up_count:
-                metrics.observe_list(str(dialect or "none"), up_count)
+            if up[2] and request.get(reqctx.OPERATION) == "list":
+                metrics.observe_list(str(dialect or "none"), up[2])
             level = logging.DEBUG if dialect == _QUIET_DIALECT else logging.INFO
             if access_log.isEnabledFor(level):
-                path = mask_text(request.path) if mask else request.path
-                access_log.log(
-                    level,
-                    "%s %s %d",
-                    request.method,
-                    path,
-                    status,
-                    extra={
-                        "access": {
-                            "request_id": obs.request_id,
-                            "method": request.method,
-                            "path": path,
-                            "query": loggable_query(request.rel_url.query, mask),
-                            "status": status,
-                            "duration_ms": round(seconds * 1000, 2),
-                            "dialect": dialect,
-                            "operation": request.get(reqctx.OPERATION),
-                            "account_sid": request.get(reqctx.ACCOUNT_SID),
-                            "twilio_code": request.get(reqctx.TWILIO_CODE),
-                            "upstream_status": up_status,
-                            "upstream_ms": None if up_seconds is None
-                            else round(up_seconds * 1000, 2),
-                            "upstream_requests": up_count,
-                            "remote": request.remote,
-                        }
-                    },
-                )
-            metrics_mod.current.reset(metrics_token)
+                _log_access(request, obs, level, status, seconds, up, mask)
             context.current.reset(obs_token)
 
     return observe

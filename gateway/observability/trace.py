@@ -1,5 +1,8 @@
-"""Hooks on the upstream ClientSession: upstream latency and status into the metrics and into the
-current request's observation, and the request id propagated upstream.
+"""Hooks on the passthrough's upstream ClientSession: upstream latency and status into the
+metrics and into the current request's observation, and the request id propagated upstream.
+
+The legacy dialects' :class:`~gateway.upstream.http.UpstreamClient` does the same itself (its
+session has no trace configs: aiohttp's tracing costs a few objects and awaits per request).
 
 Upstream gets ``X-Request-Id`` only. ``I-Twilio-Idempotency-Token`` is not invented or forwarded
 to the REST API: Twilio sets it on the webhooks it sends, to let receivers de-duplicate its own
@@ -30,7 +33,7 @@ def upstream_trace_config(metrics: Metrics) -> aiohttp.TraceConfig:
 
     def finish(ctx: SimpleNamespace, method: str, status: int | None) -> None:
         seconds = asyncio.get_running_loop().time() - ctx.started
-        metrics.upstream_seconds.labels(method, str(status or "error")).observe(seconds)
+        metrics.observe_upstream(method, status, seconds)
         obs = context.current.get()
         if obs is not None:
             obs.upstream_requests += 1
