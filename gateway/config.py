@@ -11,6 +11,7 @@ Precedence: command-line flag > environment variable > config file (TOML) > defa
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -367,12 +368,40 @@ def _coerce(name: str, raw: Any, target: Any) -> Any:
         if kind is float:
             if isinstance(raw, bool):
                 raise ValueError(raw)
-            return float(raw)
+            value = float(raw)
+            # nan passes every range check below (all comparisons are false); inf means nothing
+            # here either (0 is how a setting says "no limit")
+            if not math.isfinite(value):
+                raise ValueError(raw)
+            return value
         return str(raw)
     except (TypeError, ValueError):
         raise ConfigError(
             f"setting {name!r}: {raw!r} is not a valid {kind.__name__}"
         ) from None
+
+
+# Ranges of the settings whose users would otherwise fail only when the server is built (a
+# traceback instead of exit 2) or quietly misread them (aiohttp reads a pool limit of 0 as
+# "unlimited"): inclusive bounds, None for no upper bound.
+_RANGES: dict[str, tuple[float, float | None]] = {
+    "upstream_max_connections": (1, None),
+    "upstream_page_size": (0, 1000),
+    "total_bound": (1, None),
+    "total_ttl": (0, None),
+    "cursor_cache_size": (1, None),
+    "cursor_ttl": (0, None),
+    "sandbox_max_messages": (1, None),
+}
+
+
+def _check_ranges(s: Settings) -> None:
+    env = {f.name: f.metadata["env"] for f in fields(s)}
+    for name, (low, high) in _RANGES.items():
+        value = getattr(s, name)
+        if value < low or (high is not None and value > high):
+            bound = f"within {low}..{high}" if high is not None else f"at least {low}"
+            raise ConfigError(f"setting {name!r} ({env[name]}): {value} is not {bound}")
 
 
 def _validate(s: Settings) -> None:
@@ -398,6 +427,7 @@ def _validate(s: Settings) -> None:
         raise ConfigError("settings 'upstream_timeout' and 'upstream_connect_timeout' must be > 0")
     if s.sandbox_tick < 0:
         raise ConfigError(f"setting 'sandbox_tick' (SANDBOX_TICK): {s.sandbox_tick} is negative")
+    _check_ranges(s)
     from gateway.limits import validate_limit_settings
 
     validate_limit_settings(s)

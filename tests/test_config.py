@@ -39,6 +39,14 @@ def test_precedence_cli_over_env_over_file(tmp_path: Path) -> None:
         ({"GATEWAY_UPSTREAM_URL": "ftp://x"}, "upstream_url"),
         ({"GATEWAY_DEFAULT_REGION": "XX"}, "default_region"),
         ({"GATEWAY_LEGACY_TIMEZONE": "Mars/Base"}, "legacy_timezone"),
+        ({"GATEWAY_UPSTREAM_TIMEOUT": "nan"}, "GATEWAY_UPSTREAM_TIMEOUT"),
+        ({"GATEWAY_TOTAL_TTL": "inf"}, "GATEWAY_TOTAL_TTL"),
+        ({"GATEWAY_UPSTREAM_PAGE_SIZE": "5000"}, "upstream_page_size"),
+        ({"GATEWAY_TOTAL_BOUND": "-1"}, "total_bound"),
+        ({"GATEWAY_CURSOR_CACHE_SIZE": "0"}, "cursor_cache_size"),
+        ({"GATEWAY_CURSOR_TTL": "-1"}, "cursor_ttl"),
+        ({"GATEWAY_UPSTREAM_MAX_CONNECTIONS": "0"}, "upstream_max_connections"),
+        ({"SANDBOX_MAX_MESSAGES": "-1"}, "sandbox_max_messages"),
     ],
 )
 def test_invalid_settings_name_the_setting(env: dict[str, str], needle: str) -> None:
@@ -68,3 +76,18 @@ def test_configuration_doc_lists_every_setting() -> None:
     doc = _Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
     text = doc.read_text(encoding="utf-8")
     assert render_into(text) == text, "run: python -m gateway.configdoc docs/configuration.md"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["serve", "--total-bound", "-1"],
+        ["serve", "--upstream-page-size", "5000"],
+        ["sandbox", "--sandbox-max-messages", "0"],
+        ["serve", "--upstream-timeout", "nan"],
+    ],
+)
+def test_bad_flags_exit_2_before_serving(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    # these used to pass validation and fail (traceback) or run misconfigured once serving
+    assert main(argv) == 2
+    assert "configuration error" in capsys.readouterr().err
