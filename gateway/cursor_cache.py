@@ -108,6 +108,10 @@ class CursorCache:
             self.cursor_misses += 1
         return 0, None
 
+    def has_cursor(self, key: ListKey, generation: int, chunk: int, index: int) -> bool:
+        """Whether chunk ``index``'s cursor is remembered (not counted as a lookup)."""
+        return (key, generation, chunk, index) in self._cursors
+
     def furthest(self, key: ListKey, generation: int, chunk: int) -> tuple[int, str | None]:
         """The remembered cursor furthest along the list (or the head)."""
         state = self._state(key)

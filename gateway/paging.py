@@ -10,7 +10,8 @@ hands out an opaque cursor to the next page and no totals. This module translate
   walk from the nearest remembered one at or before the page wanted;
 - it counts totals by walking the list at the maximum page size, once per ``total_ttl``,
   resuming from the furthest cursor it knows and remembering the cursors it passes;
-- one lock per list keeps two concurrent requests for a list from walking it twice.
+- one lock per list keeps two concurrent requests for a list from walking it twice; a page that
+  is one read from a known position with a known total (every poller's warm page 0) needs none.
 
 Upstream I/O is the injected ``fetch``; the arithmetic is in pure functions. docs/paging.md
 describes the guarantees, docs/performance.md the measurements behind the chunk size.
@@ -203,7 +204,7 @@ class Paginator:
             self._locks[key] = lock
         return lock
 
-    def _read_size(self, key: ListKey, query: ListQuery) -> int:
+    def _read_size(self, query: ListQuery, total: Total | None) -> int:
         """The upstream PageSize for this page's walk. Page 0, by far the most requested (every
         poller), is read at the legacy page size when no total walk follows: one request for
         exactly the messages shown, instead of a chunk to slice 50 out of. Otherwise the chunk
@@ -212,9 +213,18 @@ class Paginator:
         size = query.page_size
         if not self._chunk or query.page != 0:
             return self._chunk or size
-        if self._mode != "off" and self.cache.total(key, self.cache.generation(key)) is None:
+        if self._mode != "off" and total is None:
             return self._chunk
         return size
+
+    def _is_warm(self, key: ListKey, generation: int, start: int, stop: int, size: int) -> bool:
+        """Whether this page is one upstream read from a known position (the head, or a
+        remembered cursor) and needs no count. Such a walk cannot duplicate another's work, so
+        it needs no lock: concurrent pollers of one list are not served one at a time."""
+        index = start // size
+        if stop > (index + 1) * size:
+            return False
+        return index == 0 or self.cache.has_cursor(key, generation, size, index)
 
     async def page(self, account_sid: str, query: ListQuery, fetch: FetchPage) -> Page:
         if query.page < 0 or not 1 <= query.page_size <= MAX_UPSTREAM_PAGE:
@@ -224,17 +234,43 @@ class Paginator:
             )
         key: ListKey = (account_sid, query.filter.cache_key())
         start, stop = page_bounds(query.page, query.page_size)
+        generation = self.cache.generation(key)
+        known = self.cache.total(key, generation) if self._mode != "off" else None
+        size = self._read_size(query, known)
+        if (known is not None or self._mode == "off") and self._is_warm(
+            key, generation, start, stop, size
+        ):
+            walk = _Walk(self.cache, key, query.filter, fetch)
+            window = await walk.window(start, stop, size)
+            return await self._finish(key, query, window, walk)
         async with self._lock(key):
             walk = _Walk(self.cache, key, query.filter, fetch)
-            window = await walk.window(start, stop, self._read_size(key, query))
-            if window.end_of_list is not None:
-                self.cache.set_total(
-                    key, self.cache.generation(key), Total(window.end_of_list, exact=True)
-                )
-            total: Total | None = None
-            if self._mode != "off":
-                total = self.cache.total(key, self.cache.generation(key))
-                if total is None:
-                    total = await walk.count(self._bound if self._mode == "bounded" else None)
-                    self.cache.set_total(key, self.cache.generation(key), total)
-            return compose_page(query, window, total, walk.requests)
+            window = await walk.window(start, stop, size)
+            return await self._finish(key, query, window, walk, locked=True)
+
+    async def _finish(
+        self, key: ListKey, query: ListQuery, window: Window, walk: _Walk, *, locked: bool = False
+    ) -> Page:
+        """The page from its window: the total from the walk, the cache, or a count (under the
+        list's lock: a warm walk that finds its total gone since it started takes it now)."""
+        if window.end_of_list is not None:
+            self.cache.set_total(
+                key, self.cache.generation(key), Total(window.end_of_list, exact=True)
+            )
+        total: Total | None = None
+        if self._mode != "off":
+            total = self.cache.total(key, self.cache.generation(key))
+            if total is None and locked:
+                total = await self._count(key, walk)
+            elif total is None:
+                async with self._lock(key):
+                    # Another request may have counted while this one waited.
+                    total = self.cache.total(key, self.cache.generation(key))
+                    if total is None:
+                        total = await self._count(key, walk)
+        return compose_page(query, window, total, walk.requests)
+
+    async def _count(self, key: ListKey, walk: _Walk) -> Total:
+        total = await walk.count(self._bound if self._mode == "bounded" else None)
+        self.cache.set_total(key, self.cache.generation(key), total)
+        return total
