@@ -8,6 +8,7 @@ import timeit
 from collections.abc import Callable
 
 from gateway.dialects.v2008 import render
+from gateway.mapping.dates import format_legacy
 from gateway.mapping.numbers import normalise
 from gateway.model import Page
 from gateway.upstream import http, wire
@@ -42,6 +43,13 @@ def page_to_xml() -> bytes:
     return render.render_list("xml", attrs, [render.message_row(m, OPTS) for m in messages])[0]
 
 
+def page_to_xml_cold() -> bytes:
+    # A page never seen before: no cached dates or built message elements.
+    format_legacy.cache_clear()
+    render._ELEMENTS.clear()
+    return page_to_xml()
+
+
 def number_cold() -> str | None:
     return normalise.__wrapped__("(415) 555-1212", "US")
 
@@ -57,7 +65,8 @@ def baseline() -> object:
 CASES: list[tuple[str, Callable[[], object]]] = [
     ("baseline: json.loads of one message", baseline),
     ("current JSON message -> 2008 XML", message_to_xml),
-    ("50-message page JSON -> 2008 XML", page_to_xml),
+    ("50-message page JSON -> 2008 XML (repeated)", page_to_xml),
+    ("50-message page JSON -> 2008 XML (first time)", page_to_xml_cold),
     ("number normalisation, cold", number_cold),
     ("number normalisation, cached", number_cached),
 ]
