@@ -18,10 +18,11 @@ from gateway.app import create_app
 from gateway.callbacks.wrap import inbound_webhook_url
 from gateway.sandbox.app import LIFECYCLE, STORE, WEBHOOKS, create_sandbox_app
 from tests.callbacks.conftest import ACCOUNT, TOKEN, LegacyApp, gateway_settings
+from tests.support.auth import basic_auth
 
 SENDER = "+15005550006"  # Twilio's magic "from" that always works
 SERVER = Callable[..., Awaitable[TestServer]]
-AUTH = aiohttp.BasicAuth(ACCOUNT, TOKEN)
+AUTH = basic_auth(ACCOUNT, TOKEN)
 
 
 @dataclass
@@ -62,7 +63,7 @@ async def legacy_send(world: World, to: str, callback: str) -> str:
     async with world.http.post(
         f"{world.gateway_url}/2008-08-01/Accounts/{ACCOUNT}/SMS/Messages.json",
         data={"From": SENDER, "To": to, "Body": "Hi Jenny!", "StatusCallback": callback},
-        auth=AUTH,
+        headers=AUTH,
     ) as resp:
         assert resp.status == 201, await resp.text()
         return (await resp.json())["TwilioResponse"]["SMSMessage"]["Sid"]
@@ -116,7 +117,7 @@ async def test_inbound_sms_reaches_legacy_app_and_its_sms_reply_is_sent(
     hook = inbound_webhook_url(world.settings, ACCOUNT, legacy.url("/sms"), "POST")
     async with world.http.post(
         f"{world.sandbox_url}/2010-04-01/Accounts/{ACCOUNT}/IncomingPhoneNumbers.json",
-        data={"PhoneNumber": number, "SmsUrl": hook}, auth=AUTH,
+        data={"PhoneNumber": number, "SmsUrl": hook}, headers=AUTH,
     ) as resp:
         assert resp.status == 201
     legacy.replies = [(200, (
@@ -127,7 +128,7 @@ async def test_inbound_sms_reaches_legacy_app_and_its_sms_reply_is_sent(
         f"{world.sandbox_url}/sandbox/Accounts/{ACCOUNT}/Inbound",
         data={"From": "+14158675309", "To": number, "Body": "Hello there",
               "FromCity": "SAN FRANCISCO", "FromState": "CA"},
-        auth=AUTH,
+        headers=AUTH,
     ) as resp:
         assert resp.status == 201
         result = await resp.json()

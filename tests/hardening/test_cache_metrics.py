@@ -5,7 +5,6 @@ prometheus-client's own parser."""
 
 from __future__ import annotations
 
-import base64
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -19,6 +18,7 @@ from tests.callbacks.conftest import ACCOUNT, TOKEN, LegacyApp, gateway_settings
 from tests.hardening.conftest import MakeGateway
 from tests.ops.test_metrics import scrape, total, value
 from tests.sms2010.conftest import AUTH, BASE_2008, BASE_2010
+from tests.support.auth import basic_auth
 
 Server = Callable[..., Awaitable[TestServer]]
 CACHE_FAMILIES = ("entries", "hits_total", "misses_total", "hit_ratio")
@@ -125,7 +125,7 @@ async def test_callback_dedup_cache_counts_suppressed_duplicates(
     relay_world: tuple[web.Application, TestClient], legacy: LegacyApp
 ) -> None:
     sandbox, gateway = relay_world
-    auth = {"Authorization": "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()}
+    auth = basic_auth(ACCOUNT, TOKEN)
     for to in ("+15005550010", "+15005551234"):  # sending, sent / sending, sent, delivered
         resp = await gateway.post(
             f"/2008-08-01/Accounts/{ACCOUNT}/SMS/Messages.json", headers=auth,

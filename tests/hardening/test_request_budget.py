@@ -6,7 +6,6 @@ slack, as legacy 504 / 20504 (503 / 20503 for a send that was never sent)."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import json
 import random
@@ -29,10 +28,11 @@ from gateway.upstream.deadline import remaining, request_deadline
 from gateway.upstream.limit import BoundedUpstreamClient
 from tests.reliability.conftest import FAST
 from tests.reliability.faulty_upstream import FaultyUpstream, hang, latency
+from tests.support.auth import basic_auth
 
 ACCOUNT = "AC" + "7" * 32
 CREDS = Credentials(ACCOUNT, "budget-token")
-AUTH = {"Authorization": "Basic " + base64.b64encode(f"{ACCOUNT}:{CREDS.password}".encode()).decode()}
+AUTH = basic_auth(ACCOUNT, CREDS.password)
 LIST = f"/2008-08-01/Accounts/{ACCOUNT}/SMS/Messages.json"
 BUDGET = 1.0
 SLACK = 0.5  # budget + this: the bound every test asserts

@@ -4,7 +4,6 @@ gateway subprocess whose port is read from its own log."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import os
@@ -18,9 +17,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.support.auth import basic_auth
+
 ACCOUNT = "AC" + "0123456789abcdef" * 2
 TOKEN = "tok-5ecret-0f-the-legacy-app"
-AUTH = {"Authorization": "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()}
+AUTH = basic_auth(ACCOUNT, TOKEN)
 ROOT = Path(__file__).resolve().parents[2]
 
 

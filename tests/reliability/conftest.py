@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,6 +23,7 @@ from gateway.upstream.http import UpstreamClient
 from gateway.upstream.messages import MessagesUpstream
 from gateway.upstream.retry import RetryPolicy
 from tests.reliability.faulty_upstream import FaultyUpstream
+from tests.support.auth import basic_header
 
 ACCOUNT = "AC" + "0" * 32
 CREDS = Credentials(ACCOUNT, "secret-auth-token-0123")
@@ -183,4 +183,4 @@ async def raw_http(host: str, port: int, data: bytes, timeout: float = 5.0) -> R
 
 
 def basic(user: str = ACCOUNT, password: str = CREDS.password) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    return basic_header(user, password)

@@ -16,7 +16,6 @@ standalone runner (tests/bench/soak.py).
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import json
 import os
@@ -36,10 +35,11 @@ from gateway.limits import LimitedSite, handler_args
 from gateway.sandbox.app import LIFECYCLE, STORE, create_sandbox_app
 from gateway.signing import validate_signature
 from tests.reliability.faulty_upstream import ALL_FAULTS, FaultyUpstream, too_large
+from tests.support.auth import basic_auth
 
 ACCOUNT = "AC" + "5" * 32
 TOKEN = "soak-token"
-AUTH = {"Authorization": "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()}
+AUTH = basic_auth(ACCOUNT, TOKEN)
 DIALECTS = ("v2008", "sms2010")
 BASES = {
     "v2008": f"/2008-08-01/Accounts/{ACCOUNT}/SMS/Messages",

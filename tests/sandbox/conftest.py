@@ -4,7 +4,6 @@ and a receiver server that records the callbacks and webhooks the sandbox makes.
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.sandbox.app import create_sandbox_app
+from tests.support.auth import basic_auth
 
 ACCOUNT = "AC" + "0123456789abcdef" * 2
 TOKEN = "sandbox-token-1"
@@ -23,8 +23,7 @@ API = f"/2010-04-01/Accounts/{ACCOUNT}"
 
 
 def basic(username: str = ACCOUNT, password: str = TOKEN) -> dict[str, str]:
-    raw = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    return {"Authorization": "Basic " + raw}
+    return basic_auth(username, password)
 
 
 AUTH = basic()

@@ -3,7 +3,6 @@ gateway in front of it, in either upstream mode (``messages`` or ``sms2010``).""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,10 +12,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.sandbox.app import create_sandbox_app
+from tests.support.auth import basic_auth
 
 ACCOUNT = "AC5ef872f6da5a21de157d80997a64bd33"  # seed 001's account
 TOKEN = "secret-token"
-AUTH = {"Authorization": "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()}
+AUTH = basic_auth(ACCOUNT, TOKEN)
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 BASE_2010 = f"/2010-04-01/Accounts/{ACCOUNT}/SMS/Messages"
 BASE_2008 = f"/2008-08-01/Accounts/{ACCOUNT}/SMS/Messages"

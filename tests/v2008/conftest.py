@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,10 +14,11 @@ from aiohttp.test_utils import TestClient
 from gateway.app import UPSTREAM, create_app
 from gateway.config import Settings
 from gateway.model import ApiError, Credentials, ListQuery, Message, Page, SendRequest
+from tests.support.auth import basic_auth
 
 ACCOUNT = "AC309475e5fede1b49e100272a8640f438"
 TOKEN = "secret-token"
-AUTH = {"Authorization": "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()}
+AUTH = basic_auth(ACCOUNT, TOKEN)
 BASE = f"/2008-08-01/Accounts/{ACCOUNT}/SMS/Messages"
 
 
