@@ -21,7 +21,11 @@ def allowed_hosts(settings: Settings) -> tuple[str, ...]:
 
 def validate_callback_settings(s: Settings) -> None:
     if s.public_url:
-        parts = urlsplit(s.public_url)
+        try:
+            parts = urlsplit(s.public_url)
+            parts.port  # noqa: B018 - raises ValueError on a malformed port
+        except ValueError:
+            parts = urlsplit("")  # reported below with the other malformed URLs
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
             raise ConfigError(
                 f"setting 'public_url' (GATEWAY_PUBLIC_URL): {s.public_url!r} must be an "

@@ -36,7 +36,11 @@ def _first(form: Sequence[tuple[str, str]], name: str) -> str:
 
 
 def is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:  # e.g. an unclosed IPv6 bracket: a client's bad input, not a 500
+        return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 

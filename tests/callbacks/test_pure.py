@@ -204,6 +204,8 @@ def test_accounts_from_files_and_env(tmp_path: Path) -> None:
     [
         ({"GATEWAY_PUBLIC_URL": "https://gw.example"}, "callback_signing_key"),
         ({"GATEWAY_PUBLIC_URL": "gw.example", "GATEWAY_CALLBACK_SIGNING_KEY": KEY}, "public_url"),
+        ({"GATEWAY_PUBLIC_URL": "https://[gw", "GATEWAY_CALLBACK_SIGNING_KEY": KEY}, "public_url"),
+        ({"GATEWAY_PUBLIC_URL": "https://gw:99999", "GATEWAY_CALLBACK_SIGNING_KEY": KEY}, "public_url"),
         ({"GATEWAY_CALLBACK_SIGNING_KEY": "short"}, "16"),
         ({"GATEWAY_ACCOUNTS_FILE": "/nonexistent/accounts.toml"}, "accounts_file"),
         ({"GATEWAY_CALLBACK_TIMEOUT": "0"}, "callback_timeout"),

@@ -38,6 +38,9 @@ CREATE_ERRORS = [
     ({"From": "+15005550007"}, 21606),
     ({"From": "+15005550008"}, 21611),
     ({"StatusCallback": "not a url"}, 21609),
+    ({"StatusCallback": "http://[::1"}, 21609),  # urlsplit raises: was a 500
+    ({"StatusCallback": "http://example.com:99999/cb"}, 21609),
+    ({"MediaUrl": "http://[zz/cat.png"}, 21620),
     ({"From": "", "MessagingServiceSid": "MGnope"}, 21701),
 ]
 

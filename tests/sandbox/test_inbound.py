@@ -147,7 +147,8 @@ async def test_injection_needs_credentials(client) -> None:
 @pytest.mark.parametrize(
     ("form", "code"),
     [({"PhoneNumber": ""}, 21452), ({"PhoneNumber": "abc"}, 21421),
-     ({"SmsUrl": "ftp://x"}, 21502), ({"SmsMethod": "PUT"}, 21501)],
+     ({"SmsUrl": "ftp://x"}, 21502), ({"SmsUrl": "http://[x/sms"}, 21502),
+     ({"SmsMethod": "PUT"}, 21501)],
 )
 async def test_phone_number_errors(client, form, code) -> None:
     data = {"PhoneNumber": NUMBER, "SmsUrl": "http://example.com/sms", **form}
