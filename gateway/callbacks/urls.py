@@ -38,7 +38,8 @@ def check_legacy_url(url: str, allowed: Sequence[str]) -> None:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
-        raise UrlRefused(f"not a URL: {url!r}") from None
+        # the URL itself stays out: the message is logged, and a URL may carry user:password@
+        raise UrlRefused("callback URLs must be well-formed URLs") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UrlRefused("callback URLs must be absolute http:// or https:// URLs")
     if parts.username or parts.password:

@@ -179,6 +179,10 @@ def test_url_checks() -> None:
     for bad in ("ftp://x/", "/relative", "http://user:pw@host/", "http://host:99999/", ""):
         with pytest.raises(UrlRefused):
             check_legacy_url(bad, [])
+    # refusal messages are logged: a malformed URL's credentials must not reach them
+    with pytest.raises(UrlRefused) as refused:
+        check_legacy_url("http://app:s3cret-pw@[bad/cb", [])
+    assert "s3cret-pw" not in str(refused.value)
 
 
 def test_accounts_from_files_and_env(tmp_path: Path) -> None:
