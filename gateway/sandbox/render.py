@@ -20,10 +20,6 @@ def rfc2822(value: datetime | None) -> str | None:
     return format_rfc2822(value) if value is not None else None
 
 
-def message_uri(account_sid: str, sid: str) -> str:
-    return f"{API_BASE}/{account_sid}/Messages/{sid}.json"
-
-
 def sms_message_uri(account_sid: str, sid: str) -> str:
     return f"{API_BASE}/{account_sid}/SMS/Messages/{sid}.json"
 
