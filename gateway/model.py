@@ -9,8 +9,14 @@ vocabulary live in :mod:`gateway.mapping`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Final
+
+# What Twilio accepts as an AccountSid; match with fullmatch (``$`` would let a trailing
+# newline through).
+ACCOUNT_SID: Final = re.compile(r"AC[0-9a-fA-F]{32}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,14 +8,12 @@ legacy sends, but keeping those would make a log or memory dump a credential sto
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
 from gateway.config import ConfigError
-
-ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+from gateway.model import ACCOUNT_SID
 
 
 class AccountTokens:
@@ -35,7 +33,7 @@ class AccountTokens:
 
 
 def _check(source: str, sid: object, token: object) -> tuple[str, str]:
-    if not isinstance(sid, str) or not ACCOUNT_SID.match(sid):
+    if not isinstance(sid, str) or not ACCOUNT_SID.fullmatch(sid):
         raise ConfigError(f"{source}: {sid!r} is not an AccountSid (AC + 32 hex digits)")
     if not isinstance(token, str) or not token:
         raise ConfigError(f"{source}: the auth token of {sid} must be a non-empty string")

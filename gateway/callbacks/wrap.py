@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 
-from gateway.callbacks.accounts import ACCOUNT_SID
 from gateway.callbacks.settings import allowed_hosts, signing_keys
 from gateway.callbacks.tokens import ACTION, INBOUND, METHODS, STATUS, CallbackTarget, sign_token
 from gateway.callbacks.urls import (
@@ -17,7 +16,7 @@ from gateway.callbacks.urls import (
     gateway_url,
 )
 from gateway.config import Settings
-from gateway.model import ApiError
+from gateway.model import ACCOUNT_SID, ApiError
 
 log = logging.getLogger("gateway.callbacks")
 
@@ -75,7 +74,7 @@ def inbound_webhook_url(
         raise ValueError(
             "inbound webhook URLs need GATEWAY_PUBLIC_URL and GATEWAY_CALLBACK_SIGNING_KEY"
         )
-    if not ACCOUNT_SID.match(account_sid):
+    if not ACCOUNT_SID.fullmatch(account_sid):
         raise ValueError(f"{account_sid!r} is not an AccountSid (AC + 32 hex digits)")
     if method.upper() not in METHODS:
         raise ValueError("the SMS URL method must be GET or POST")

@@ -7,15 +7,13 @@ used with becomes its auth token (it signs that account's callbacks and webhooks
 from __future__ import annotations
 
 import hmac
-import re
 import threading
 
 from aiohttp import BasicAuth, hdrs, web
 
 from gateway import errors
-from gateway.model import ApiError
+from gateway.model import ACCOUNT_SID, ApiError
 
-ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="Twilio API"'}
 
 

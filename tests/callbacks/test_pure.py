@@ -28,8 +28,9 @@ from gateway.callbacks.translate import (
 )
 from gateway.callbacks.twiml import EMPTY_RESPONSE, TwimlError, rewrite_reply
 from gateway.callbacks.urls import UrlRefused, check_legacy_url, host_allowed
+from gateway.callbacks.wrap import inbound_webhook_url
 from gateway.config import ConfigError, load_settings
-from tests.callbacks.conftest import ACCOUNT, KEY, TOKEN
+from tests.callbacks.conftest import ACCOUNT, KEY, TOKEN, gateway_settings
 
 TARGET = CallbackTarget(STATUS, "https://legacy.example/cb?x=1", ACCOUNT, "v2008", "POST", 100)
 
@@ -244,3 +245,11 @@ def test_cli_prints_inbound_url(capsys: pytest.CaptureFixture[str], monkeypatch:
     )
     monkeypatch.delenv("GATEWAY_CALLBACK_SIGNING_KEY")
     assert main(["inbound-url", "--account-sid", ACCOUNT, "--sms-url", "https://l/"]) == 2
+
+
+@pytest.mark.parametrize("sid", [ACCOUNT + "\n", ACCOUNT + "0", "x", ACCOUNT[:-1]])
+def test_inbound_url_needs_a_whole_account_sid(sid: str) -> None:
+    # a trailing newline used to pass the ^...$ pattern and end up signed into the token
+    with pytest.raises(ValueError, match="AccountSid"):
+        inbound_webhook_url(gateway_settings(), sid, "https://legacy.example/sms")
+
