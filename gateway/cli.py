@@ -69,8 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
         "sandbox",
         help="run the embedded Twilio-compatible sandbox alone",
         description="Run a local, in-memory emulation of Twilio's current Messages API "
-        "(/2010-04-01/Accounts/{AccountSid}/Messages.json). Any AccountSid (AC + 32 hex) with "
-        "any non-empty token is accepted; nothing is ever sent to a phone.",
+        "(/2010-04-01/Accounts/{AccountSid}/Messages.json), the deprecated /SMS/Messages "
+        "resource and IncomingPhoneNumbers (see docs/sandbox.md). Any AccountSid (AC + 32 hex) "
+        "with any non-empty token is accepted; nothing is ever sent to a phone.",
     )
     _add_setting_options(sandbox, SANDBOX_SETTINGS)
 

@@ -23,8 +23,8 @@ def add_parser(
         "inbound-url",
         help="print the SMS URL to set on a Twilio number for a legacy app",
         description="Print the gateway URL to configure as a Twilio phone number's SMS URL "
-        "(method POST) so that its inbound messages reach LEGACY_SMS_URL with the 2008 "
-        "parameters, a valid X-Twilio-Signature and their <Sms> replies translated. The URL "
+        "(method POST) so that its inbound messages reach --sms-url with the parameters of "
+        "--dialect, a valid X-Twilio-Signature and their <Sms> replies translated. The URL "
         "carries a token signed with GATEWAY_CALLBACK_SIGNING_KEY; needs GATEWAY_PUBLIC_URL.",
     )
     parser.add_argument("--account-sid", required=True, help="the number's AccountSid")
