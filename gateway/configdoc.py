@@ -46,7 +46,11 @@ def render_into(text: str) -> str:
 
 def main(argv: list[str]) -> int:
     path = Path(argv[0] if argv else "docs/configuration.md")
-    path.write_text(render_into(path.read_text(encoding="utf-8")), encoding="utf-8")
+    try:
+        path.write_text(render_into(path.read_text(encoding="utf-8")), encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        print(f"configdoc: {path}: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
