@@ -20,7 +20,7 @@ from aiohttp import BasicAuth, hdrs, web
 from gateway import errors
 from gateway.mapping.dates import parse_day
 from gateway.mapping.numbers import parse_number
-from gateway.model import ApiError, Credentials, ListFilter, ListQuery, SendRequest
+from gateway.model import ApiError, Credentials, ListFilter, ListQuery, Message, SendRequest
 
 Pairs = Sequence[tuple[str, str]]
 
@@ -359,3 +359,18 @@ def upstream_status_callback(
     return wrap_status_callback(
         request.app[SETTINGS], legacy_url, request.match_info.get("account_sid", ""), dialect
     )
+
+
+async def fetch_instance(request: web.Request, account_sid: str, sid: str) -> Message:
+    """The fetch every dialect does: a well-formed sid, credentials, GET only, then upstream's
+    message, its 404 worded for the legacy path the client asked for."""
+    from gateway.app import UPSTREAM
+
+    check_resource_sid(sid)
+    creds = credentials(request)
+    if request.method not in ("GET", "HEAD"):
+        raise method_not_allowed(request.method, ("GET",))
+    try:
+        return await request.app[UPSTREAM].fetch(creds, account_sid, sid)
+    except ApiError as err:
+        raise as_legacy_not_found(err, request.path) from None

@@ -96,7 +96,8 @@ def make_client(
 
     async def make(*, middlewares: tuple[Any, ...] = (), **overrides: object) -> TestClient:
         app = create_app(Settings(**overrides))  # type: ignore[arg-type]
-        app.middlewares.extend(middlewares)
+        # Outermost, as the access log is: they see the answer after the guard rendered it.
+        app.middlewares[:0] = middlewares
 
         async def use_fake(app: web.Application) -> AsyncIterator[None]:
             app[UPSTREAM] = fake

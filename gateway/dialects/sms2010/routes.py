@@ -17,7 +17,7 @@ from gateway import reqctx
 from gateway.app import SETTINGS, UPSTREAM
 from gateway.dialects import common
 from gateway.dialects.sms2010 import parse, render
-from gateway.model import ApiError, Message
+from gateway.model import Message
 
 DIALECT: Final = "sms2010"
 
@@ -86,14 +86,7 @@ async def message_instance(request: web.Request) -> web.Response:
     """``/2010-04-01/Accounts/{AccountSid}/SMS/Messages/{Sid}[.fmt]``: GET only."""
     account_sid = _start(request, "fetch")
     sid, fmt = parse.split_name(request.match_info["name"])
-    common.check_resource_sid(sid)
-    creds = common.credentials(request)
-    if request.method not in ("GET", "HEAD"):
-        raise common.method_not_allowed(request.method, ("GET",))
-    try:
-        msg = await request.app[UPSTREAM].fetch(creds, account_sid, sid)
-    except ApiError as err:
-        raise common.as_legacy_not_found(err, request.path) from None
+    msg = await common.fetch_instance(request, account_sid, sid)
     out_fmt = fmt or common.DEFAULT_FORMAT
     return _response(render.render_message(out_fmt, _record(request, msg, out_fmt)))
 

@@ -8,9 +8,7 @@ method is supported (else 405 with Allow), the parameters are sound (else 400), 
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import traceback
 from collections.abc import Awaitable, Callable
 from typing import Final
 
@@ -20,7 +18,6 @@ from gateway import reqctx
 from gateway.app import SETTINGS, UPSTREAM
 from gateway.dialects import common
 from gateway.dialects.v2008 import parse, render
-from gateway.model import ApiError
 
 log = logging.getLogger("gateway.v2008")
 
@@ -35,34 +32,12 @@ def _response(rendered: render.Rendered, status: int = 200, **headers: str) -> w
     return web.Response(body=body, status=status, headers={"Content-Type": content_type, **headers})
 
 
-def _error_response(request: web.Request, err: ApiError) -> web.Response:
-    request[reqctx.TWILIO_CODE] = err.code
-    headers = dict(err.headers)
-    if err.status == 401:
-        # An upstream 401 (wrong token) must carry the challenge too, or httplib2 clients stall.
-        headers.setdefault("WWW-Authenticate", 'Basic realm="Twilio API"')
-    fmt = common.format_of_path(request.path)
-    return _response(render.render_error(fmt, err), err.status, **headers)
-
-
 async def _answer(request: web.Request, operation: str, action: Action) -> web.Response:
-    """Run one handler's action; every failure becomes a legacy-shaped error, never a
-    traceback on the wire."""
+    """Run one handler's action, recording dialect and operation for logs and metrics. Errors
+    are raised, not rendered: gateway/guard.py answers every one in the 2008 shape."""
     request[reqctx.DIALECT] = DIALECT
     request[reqctx.OPERATION] = operation
-    try:
-        return await action()
-    except ApiError as err:
-        return _error_response(request, err)
-    except web.HTTPException as exc:  # e.g. 413 from aiohttp's body size limit
-        return _error_response(request, ApiError(exc.status, exc.reason))
-    except Exception as exc:  # noqa: BLE001 -- the last line of defence against a 500 trace
-        # Frames only: an exception's message could quote a body or a token.
-        log.error(
-            "unhandled %s in %s %s:\n%s", type(exc).__name__, DIALECT, operation,
-            "".join(traceback.format_tb(exc.__traceback__)),
-        )
-        return _error_response(request, ApiError(500, "An internal error occurred"))
+    return await action()
 
 
 def _account(request: web.Request) -> str:
@@ -87,9 +62,8 @@ async def messages_list(request: web.Request) -> web.Response:
 
         if request.method == "POST":
             request[reqctx.OPERATION] = "send"
-            send = parse.parse_send(await common.read_form(request), settings)
-            send = dataclasses.replace(
-                send, status_callback=common.upstream_status_callback(request, send.status_callback)
+            send = await common.read_send(
+                request, lambda pairs: parse.parse_send(pairs, settings), DIALECT
             )
             msg = await upstream.create(creds, account_sid, send)
             row = render.message_row(
@@ -118,15 +92,7 @@ async def message_instance(request: web.Request) -> web.Response:
 
     async def action() -> web.Response:
         sid, fmt = common.split_format(request.match_info["name"])
-        account_sid = _account(request)
-        common.check_resource_sid(sid)
-        creds = common.credentials(request)
-        if request.method not in ("GET", "HEAD"):
-            raise common.method_not_allowed(request.method, ("GET",))
-        try:
-            msg = await request.app[UPSTREAM].fetch(creds, account_sid, sid)
-        except ApiError as err:
-            raise common.as_legacy_not_found(err, request.path) from None
+        msg = await common.fetch_instance(request, _account(request), sid)
         row = render.message_row(msg, request.app[RENDER_OPTIONS])
         return _response(render.render_message(fmt or common.DEFAULT_FORMAT, row))
 
