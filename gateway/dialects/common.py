@@ -172,7 +172,7 @@ async def read_form(request: web.Request) -> list[tuple[str, str]]:
     if request.content_type.startswith("multipart/"):
         try:
             form = await request.post()
-        except ValueError:  # no boundary, or a body that does not follow it
+        except (ValueError, LookupError):  # no boundary, a broken body, an unknown charset
             raise errors.bad_request(
                 "The request body is not the multipart form it declares", INVALID_PARAMETER
             ) from None

@@ -99,7 +99,7 @@ async def record_middleware(request: web.Request, handler: Handler) -> web.Strea
             try:
                 data = await request.post()
                 form = tuple((k, v) for k, v in data.items() if isinstance(v, str))
-            except ValueError:
+            except (ValueError, LookupError):  # LookupError: an unknown charset
                 pass  # the handler answers the bad form
         request.app[REQUEST_LOG].append(
             ReceivedRequest(request.method, request.path, tuple(request.query.items()), form)

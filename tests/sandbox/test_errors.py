@@ -185,6 +185,20 @@ async def test_undecodable_form_is_a_400_not_a_500(client) -> None:
     validate("message" if resp.status == 201 else "error", await resp.json())
 
 
+
+async def test_unknown_charset_is_a_400_not_a_500(client) -> None:
+    # Found by the gateway's HTTP fuzzing through the passthrough: Python has no codec "bogus".
+    resp = await client.post(
+        f"{API}/Messages.json",
+        data=b"To=4155551212&From=4155550000&Body=hi",
+        headers={**AUTH, "Content-Type": "application/x-www-form-urlencoded; charset=bogus"},
+    )
+    assert resp.status == 400
+    body = await resp.json()
+    validate("error", body)
+    assert body["code"] == 20001
+
+
 _text = st.text(max_size=40)
 
 

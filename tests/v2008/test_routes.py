@@ -353,6 +353,18 @@ async def test_multipart_form(client: TestClient, fake: FakeUpstream) -> None:
     assert fake.calls[-1][1].body == "multi"  # type: ignore[union-attr]
 
 
+async def test_multipart_with_an_unknown_charset_is_read(client: TestClient,
+                                                         fake: FakeUpstream) -> None:
+    body = (b'--XX\r\nContent-Disposition: form-data; name="To"\r\n\r\n4155551212\r\n'
+            b"--XX--\r\n")
+    resp = await client.post(BASE, data=body, headers={
+        **AUTH, "Content-Type": "multipart/form-data; boundary=XX; charset=bogus"})
+    # The form is read (To is there), so the answer is the missing From, not a 500.
+    assert resp.status == 400
+    assert b"<Code>21603</Code>" in await resp.read()
+    assert fake.calls == []
+
+
 async def test_status_callback_is_forwarded_unchanged(client: TestClient,
                                                       fake: FakeUpstream) -> None:
     callback = "&StatusCallback=https%3A%2F%2Fapp.example%2Fsms%3Fid%3D7"

@@ -24,7 +24,7 @@ def account(request: web.Request) -> str:
 async def form_pairs(request: web.Request) -> list[tuple[str, str]]:
     try:
         data = await request.post()
-    except ValueError:
+    except (ValueError, LookupError):  # LookupError: a charset Python does not know
         raise ApiError(400, "The request body is not a valid form", 20001) from None
     return [(k, v) for k, v in data.items() if isinstance(v, str)]
 
