@@ -8,8 +8,6 @@ method is supported (else 405 with Allow), the parameters are sound (else 400), 
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
 from typing import Final
 
 from aiohttp import web
@@ -19,25 +17,19 @@ from gateway.app import SETTINGS, UPSTREAM
 from gateway.dialects import common
 from gateway.dialects.v2008 import parse, render
 
-log = logging.getLogger("gateway.v2008")
-
 DIALECT: Final = "v2008"
 RENDER_OPTIONS = web.AppKey("v2008_render_options", render.RenderOptions)
-
-Action = Callable[[], Awaitable[web.Response]]
-
 
 def _response(rendered: render.Rendered, status: int = 200, **headers: str) -> web.Response:
     body, content_type = rendered
     return web.Response(body=body, status=status, headers={"Content-Type": content_type, **headers})
 
 
-async def _answer(request: web.Request, operation: str, action: Action) -> web.Response:
-    """Run one handler's action, recording dialect and operation for logs and metrics. Errors
-    are raised, not rendered: gateway/guard.py answers every one in the 2008 shape."""
+def _start(request: web.Request, operation: str) -> None:
+    """Record dialect and operation for logs and metrics. Handlers raise errors rather than
+    render them: gateway/guard.py answers every one in the 2008 shape."""
     request[reqctx.DIALECT] = DIALECT
     request[reqctx.OPERATION] = operation
-    return await action()
 
 
 def _account(request: web.Request) -> str:
@@ -48,64 +40,56 @@ def _account(request: web.Request) -> str:
 
 async def messages_list(request: web.Request) -> web.Response:
     """``/2008-08-01/Accounts/{AccountSid}/SMS/Messages[.fmt]``: GET lists, POST sends."""
+    _start(request, "list")
+    name, fmt = common.split_format(request.match_info["name"])
+    if name != parse.LIST_RESOURCE:
+        raise common.not_found()
+    account_sid = _account(request)
+    creds = common.credentials(request)
+    settings = request.app[SETTINGS]
+    upstream = request.app[UPSTREAM]
+    opts = request.app[RENDER_OPTIONS]
+    out_fmt = fmt or common.DEFAULT_FORMAT
 
-    async def action() -> web.Response:
-        name, fmt = common.split_format(request.match_info["name"])
-        if name != parse.LIST_RESOURCE:
-            raise common.not_found()
-        account_sid = _account(request)
-        creds = common.credentials(request)
-        settings = request.app[SETTINGS]
-        upstream = request.app[UPSTREAM]
-        opts = request.app[RENDER_OPTIONS]
-        out_fmt = fmt or common.DEFAULT_FORMAT
+    if request.method == "POST":
+        request[reqctx.OPERATION] = "send"
+        send = await common.read_send(
+            request, lambda pairs: parse.parse_send(pairs, settings), DIALECT
+        )
+        msg = await upstream.create(creds, account_sid, send)
+        row = render.message_row(
+            msg, opts, to_as_sent=send.to_as_sent, from_as_sent=send.from_as_sent
+        )
+        location = parse.instance_path(account_sid, msg.sid, fmt)
+        return _response(render.render_message(out_fmt, row), 201, Location=location)
 
-        if request.method == "POST":
-            request[reqctx.OPERATION] = "send"
-            send = await common.read_send(
-                request, lambda pairs: parse.parse_send(pairs, settings), DIALECT
-            )
-            msg = await upstream.create(creds, account_sid, send)
-            row = render.message_row(
-                msg, opts, to_as_sent=send.to_as_sent, from_as_sent=send.from_as_sent
-            )
-            location = parse.instance_path(account_sid, msg.sid, fmt)
-            return _response(render.render_message(out_fmt, row), 201, Location=location)
+    if request.method in ("GET", "HEAD"):
+        query = parse.parse_list(common.query_pairs(request), settings)
+        page = await upstream.list(creds, account_sid, query)
+        request[reqctx.UPSTREAM_REQUESTS] = page.upstream_requests
+        attrs = render.page_attributes(
+            page, parse.list_path(account_sid, fmt), common.filter_pairs(query.filter)
+        )
+        rows = [render.message_row(m, opts) for m in page.messages]
+        return _response(render.render_list(out_fmt, attrs, rows))
 
-        if request.method in ("GET", "HEAD"):
-            query = parse.parse_list(common.query_pairs(request), settings)
-            page = await upstream.list(creds, account_sid, query)
-            request[reqctx.UPSTREAM_REQUESTS] = page.upstream_requests
-            attrs = render.page_attributes(
-                page, parse.list_path(account_sid, fmt), common.filter_pairs(query.filter)
-            )
-            rows = [render.message_row(m, opts) for m in page.messages]
-            return _response(render.render_list(out_fmt, attrs, rows))
-
-        raise common.method_not_allowed(request.method, ("GET", "POST"))
-
-    return await _answer(request, "list", action)
+    raise common.method_not_allowed(request.method, ("GET", "POST"))
 
 
 async def message_instance(request: web.Request) -> web.Response:
     """``/2008-08-01/Accounts/{AccountSid}/SMS/Messages/{Sid}[.fmt]``: GET only."""
-
-    async def action() -> web.Response:
-        sid, fmt = common.split_format(request.match_info["name"])
-        msg = await common.fetch_instance(request, _account(request), sid)
-        row = render.message_row(msg, request.app[RENDER_OPTIONS])
-        return _response(render.render_message(fmt or common.DEFAULT_FORMAT, row))
-
-    return await _answer(request, "fetch", action)
+    _start(request, "fetch")
+    sid, fmt = common.split_format(request.match_info["name"])
+    msg = await common.fetch_instance(request, _account(request), sid)
+    row = render.message_row(msg, request.app[RENDER_OPTIONS])
+    return _response(render.render_message(fmt or common.DEFAULT_FORMAT, row))
 
 
 async def unknown(request: web.Request) -> web.Response:
     """Anything else under /2008-08-01: the legacy 404 (Status and Message only)."""
+    _start(request, "not_found")
+    raise common.not_found()
 
-    async def action() -> web.Response:
-        raise common.not_found()
-
-    return await _answer(request, "not_found", action)
 
 
 def setup(app: web.Application) -> None:
