@@ -1,22 +1,41 @@
-"""What the gateway costs per request, side by side with talking to the sandbox directly.
+"""What the gateway costs per request, side by side with talking to the sandbox directly and
+with two reference proxies measured in the same run.
 
-Run:  /work/venv/bin/python -m tests.bench.bench_gateway            (about 6 minutes)
-      /work/venv/bin/python -m tests.bench.bench_gateway --quick    (about 1 minute)
+Run:  /work/venv/bin/python -m tests.bench.bench_gateway            (about 13 minutes)
+      /work/venv/bin/python -m tests.bench.bench_gateway --quick    (about 2 minutes)
 
 Separate processes: the sandbox (``sms-gateway sandbox``), the gateway (``sms-gateway serve`` with
 its production defaults, uvloop when installed, JSON access logs at INFO to a file), a reference
-hop (tests/bench/refhop.py: a minimal aiohttp server answering a fixed body), nginx
+hop (tests/bench/refhop.py: a minimal aiohttp server answering a fixed body), two reference
+proxies in front of the sandbox (tests/bench/floorproxy.py, tests/bench/naiveproxy.py), nginx
 ``proxy_pass`` in front of the sandbox when nginx is installed, and wrk (Lua:
 tests/bench/wrk_report.lua, keep-alive connections, pre-formatted requests) as the load.
 
-On 2 CPUs: the sandbox runs on CPU 1; the gateway, the reference hop, nginx and wrk on CPU 0.
-The sandbox's status progression is set to a one-day tick, so a message stays "queued" and the
-sandbox spends no CPU on progressions or callbacks during the run.
+On 2 CPUs: the sandbox runs on CPU 1; the gateway, the reference hop, the reference proxies,
+nginx and wrk on CPU 0. The sandbox's status progression is set to a one-day tick, so a message
+stays "queued" and the sandbox spends no CPU on progressions or callbacks during the run.
 
-For every operation, in rounds, alternating direct / gateway (/ nginx): throughput with
-``--connections`` connections, then latency with one connection. CPU per request of a process
-comes from its /proc/<pid>/stat utime+stime over the throughput run. Then the gateway's RSS over
-100k requests (fetch, list and send in turn), and microbenchmarks of the pure translation.
+For every operation, in rounds, alternating direct / gateway (/ nginx) / floor / naive:
+throughput with ``--connections`` connections, then latency with one connection. CPU per
+request of a process comes from its /proc/<pid>/stat utime+stime over the throughput run. Then
+the gateway's RSS over 100k requests (fetch, list and send in turn), and microbenchmarks of the
+pure translation.
+
+The reference proxies answer "what would any aiohttp proxy cost here?", since the hop is a
+machine-dependent unit (cheaper relative to proxying on some machines than others):
+
+- floor (floorproxy.py, driven with the direct loads, current API paths): one aiohttp server
+  forwarding each request as it is over one ClientSession, ``await resp.read()``, the same
+  status, body and Content-Type back; no parsing, no translation. One upstream call per request,
+  like the gateway: no aiohttp proxy can do less.
+- naive (naiveproxy.py, driven with the gateway's loads, 2008-08-01 paths): the issue's "naive
+  design" -- one ClientSession, ``await resp.json()``, lxml rendering of the 2008 XML, uvloop --
+  written the plain way. It speaks only 2008, so the 2010-sms JSON send has no naive row ("-").
+
+Output: the main table (direct, gateway, nginx req/s; sandbox and gateway CPU; gateway hops),
+the one-connection latency table (with nginx, floor and naive ms per percentile), and
+"reference proxies (same run)": per operation, each proxy's req/s, its ratio to direct, its
+us CPU per request and that CPU in hops.
 """
 
 from __future__ import annotations
@@ -29,6 +48,7 @@ import platform
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +82,11 @@ class Samples:
     lat: list[WrkResult] = field(default_factory=list)
     cpu_ms: list[float] = field(default_factory=list)  # CPU ms per request of the measured proc
     sandbox_cpu_ms: list[float] = field(default_factory=list)
+
+
+def naive_serves(op: Operation) -> bool:
+    """naiveproxy speaks only the 2008-08-01 paths the gateway's loads use."""
+    return op.gateway.paths[0].startswith("/2008-08-01/")
 
 
 def operations(sids: list[str], have_sms2010: bool) -> list[Operation]:
@@ -174,6 +199,10 @@ class Rig:
     gateway_url: str
     ref: Proc
     ref_url: str
+    floor: Proc
+    floor_url: str
+    naive: Proc
+    naive_url: str
     nginx: tuple[Proc, str] | None
 
 
@@ -247,8 +276,23 @@ def machine() -> str:
 # --- the run -----------------------------------------------------------------------------
 
 
+def start_helpers(tmp: Path, sandbox_url: str) -> list[tuple[Proc, str]]:
+    """The bench's own aiohttp servers (tests/bench/<name>.py PORT [UPSTREAM]) on CPU_SERVERS:
+    refhop, floorproxy, naiveproxy; started together, as each takes a second to import."""
+    started = []
+    for name, extra in (("refhop", []), ("floorproxy", [sandbox_url]),
+                        ("naiveproxy", [sandbox_url])):
+        port = free_port()
+        proc = Proc(name, [PY, "-m", f"tests.bench.{name}", str(port), *extra], tmp, CPU_SERVERS)
+        started.append((proc, f"http://127.0.0.1:{port}"))
+    for proc, url in started:
+        # refhop answers any GET; the proxies answer /healthz (floor: the sandbox's, through it).
+        wait_http(url + "/healthz", proc)
+    return started
+
+
 def start(tmp: Path) -> Rig:
-    sb_port, gw_port, ref_port = free_port(), free_port(), free_port()
+    sb_port, gw_port = free_port(), free_port()
     cli = [PY, "-m", "gateway"]
     sandbox = Proc("sandbox", [*cli, "sandbox", "--host", "127.0.0.1", "--port", str(sb_port),
                                "--sandbox-tick", "86400", "--log-format", "json"],
@@ -260,16 +304,28 @@ def start(tmp: Path) -> Rig:
                    tmp, CPU_SERVERS)
     gateway_url = f"http://127.0.0.1:{gw_port}"
     wait_http(gateway_url + "/healthz", gateway)
-    ref = Proc("refhop", [PY, "-m", "tests.bench.refhop", str(ref_port)], tmp, CPU_SERVERS)
-    ref_url = f"http://127.0.0.1:{ref_port}"
-    wait_http(ref_url + "/", ref)
-    return Rig(sandbox, sandbox_url, gateway, gateway_url, ref, ref_url, start_nginx(tmp, sb_port))
+    (ref, ref_url), (floor, floor_url), (naive, naive_url) = start_helpers(tmp, sandbox_url)
+    return Rig(sandbox, sandbox_url, gateway, gateway_url, ref, ref_url, floor, floor_url,
+               naive, naive_url, start_nginx(tmp, sb_port))
+
+
+def targets(rig: Rig, op: Operation) -> list[tuple[str, Proc, str, Load]]:
+    """Who serves ``op`` in a round, in the order measured: (label, process, URL, load)."""
+    out = [("direct", rig.sandbox, rig.sandbox_url, op.direct),
+           ("gateway", rig.gateway, rig.gateway_url, op.gateway)]
+    if rig.nginx:
+        out.append(("nginx", rig.nginx[0], rig.nginx[1], op.direct))
+    out.append(("floor", rig.floor, rig.floor_url, op.direct))
+    if naive_serves(op):
+        out.append(("naive", rig.naive, rig.naive_url, op.gateway))
+    return out
 
 
 def run(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
     rig = start(tmp)
-    procs = [rig.ref, rig.gateway, rig.sandbox] + ([rig.nginx[0]] if rig.nginx else [])
+    procs = [rig.ref, rig.floor, rig.naive, rig.gateway, rig.sandbox] + (
+        [rig.nginx[0]] if rig.nginx else [])
     try:
         sids = asyncio.run(seed(rig.sandbox_url))[:FETCH_SIDS]
         have_sms2010 = asyncio.run(gateway_has_sms2010(rig.gateway_url))
@@ -279,7 +335,7 @@ def run(args: argparse.Namespace) -> None:
               f"{args.lat_seconds:g}s at -c1 per measurement\n")
         # Warm every path (imports, caches, connection pools) before measuring.
         for op in ops:
-            for url, load in ((rig.sandbox_url, op.direct), (rig.gateway_url, op.gateway)):
+            for _, _, url, load in targets(rig, op):
                 wrk(url, load, connections=4, seconds=1, cpu=CPU_SERVERS)
         ref_load = Load("GET", AUTH, None, ("/",))
         wrk(rig.ref_url, ref_load, connections=4, seconds=1, cpu=CPU_SERVERS)
@@ -291,14 +347,9 @@ def run(args: argparse.Namespace) -> None:
         for _ in range(args.rounds):
             m(rig.ref, rig.ref_url, ref_load, ref)
             for op in ops:
-                m(rig.sandbox, rig.sandbox_url, op.direct,
-                  results.setdefault((op.name, "direct"), Samples()))
-                m(rig.gateway, rig.gateway_url, op.gateway,
-                  results.setdefault((op.name, "gateway"), Samples()))
-                if rig.nginx:
-                    m(rig.nginx[0], rig.nginx[1], op.direct,
-                      results.setdefault((op.name, "nginx"), Samples()))
-        report(ops, results, ref, rig, have_sms2010)
+                for label, proc, url, load in targets(rig, op):
+                    m(proc, url, load, results.setdefault((op.name, label), Samples()))
+        report(ops, results, ref, have_sms2010)
         marks = rss_run(rig, ops, args.rss_requests, 2 if args.quick else 4)
         print_rss(marks)
         print()
@@ -308,34 +359,55 @@ def run(args: argparse.Namespace) -> None:
             p.stop()
 
 
+PERCENTILES: list[tuple[str, Callable[[WrkResult], float]]] = [
+    ("p50", lambda r: r.p50_ms), ("p90", lambda r: r.p90_ms), ("p99", lambda r: r.p99_ms)]
+
+
+def rps(s: Samples) -> float:
+    return med([r.rps for r in s.tput])
+
+
+def lat_ms(s: Samples | None, pick: Callable[[WrkResult], float]) -> str:
+    return f"{med([pick(r) for r in s.lat]):.2f}" if s else "-"
+
+
 def report(ops: list[Operation], results: dict[tuple[str, str], Samples], ref: Samples,
-           rig: Rig, have_sms2010: bool) -> None:
+           have_sms2010: bool) -> None:
     hop = med(ref.cpu_ms)
-    print(f"reference hop: {med([r.rps for r in ref.tput]):.0f} req/s, "
-          f"{hop * 1000:.0f} us CPU/request (= 1 hop)\n")
-    rows, lat_rows = [], []
+    print(f"reference hop: {rps(ref):.0f} req/s, {hop * 1000:.0f} us CPU/request (= 1 hop)\n")
+    rows, lat_rows, proxy_rows = [], [], []
     for op in ops:
         d, g = results[(op.name, "direct")], results[(op.name, "gateway")]
         n = results.get((op.name, "nginx"))
-        d_rps, g_rps = med([r.rps for r in d.tput]), med([r.rps for r in g.tput])
+        d_rps = rps(d)
         rows.append([
-            op.name, f"{d_rps:.0f}", f"{g_rps:.0f}", f"{g_rps / d_rps:.2f}",
-            f"{med([r.rps for r in n.tput]):.0f}" if n else "-",
+            op.name, f"{d_rps:.0f}", f"{rps(g):.0f}", f"{rps(g) / d_rps:.2f}",
+            f"{rps(n):.0f}" if n else "-",
             f"{med(d.cpu_ms) * 1000:.0f}", f"{med(g.cpu_ms) * 1000:.0f}",
             f"{med(g.cpu_ms) / hop:.2f}",
         ])
-        for label, pick in (("p50", lambda r: r.p50_ms), ("p90", lambda r: r.p90_ms),
-                            ("p99", lambda r: r.p99_ms)):
+        proxy_row = [op.name]
+        for label in ("floor", "naive"):
+            p = results.get((op.name, label))
+            proxy_row += [f"{rps(p):.0f}", f"{rps(p) / d_rps:.2f}", f"{med(p.cpu_ms) * 1000:.0f}",
+                          f"{med(p.cpu_ms) / hop:.2f}"] if p else ["-"] * 4
+        proxy_rows.append(proxy_row)
+        for pct, pick in PERCENTILES:
             dv, gv = med([pick(r) for r in d.lat]), med([pick(r) for r in g.lat])
             lat_rows.append([
-                op.name, label, f"{dv:.2f}", f"{gv:.2f}", f"{gv / dv:.2f}", f"{gv - dv:.2f}",
-                f"{med([pick(r) for r in n.lat]):.2f}" if n else "-",
+                op.name, pct, f"{dv:.2f}", f"{gv:.2f}", f"{gv / dv:.2f}", f"{gv - dv:.2f}",
+                *(lat_ms(results.get((op.name, label)), pick)
+                  for label in ("nginx", "floor", "naive")),
             ])
     print(table(["operation", "direct req/s", "gateway req/s", "ratio", "nginx req/s",
                  "sandbox us CPU/req", "gateway us CPU/req", "gateway hops"], rows))
     print()
     print(table(["operation (1 connection)", "pct", "direct ms", "gateway ms", "ratio",
-                 "added ms", "nginx ms"], lat_rows))
+                 "added ms", "nginx ms", "floor ms", "naive ms"], lat_rows))
+    print("\nreference proxies (same run; ratio = to direct)")
+    print(table(["operation", *(f"{label} {col}" for label in ("floor", "naive")
+                                for col in ("req/s", "ratio", "us CPU/req", "hops"))],
+                proxy_rows))
     if not have_sms2010:
         print("\n2010-sms JSON send: MISSING (the gateway does not serve "
               "/2010-04-01/.../SMS/Messages.json yet)")
@@ -350,7 +422,7 @@ def print_rss(marks: list[tuple[int, float]]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="one short round, 20k requests for RSS")
+    p.add_argument("--quick", action="store_true", help="one short round, 10k requests for RSS")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--seconds", type=float, default=5.0, help="per throughput measurement")
     p.add_argument("--lat-seconds", type=float, default=4.0, help="per latency measurement")
@@ -358,7 +430,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rss-requests", type=int, default=100_000)
     args = p.parse_args(argv)
     if args.quick:
-        args.rounds, args.seconds, args.lat_seconds, args.rss_requests = 1, 2.0, 2.0, 20_000
+        # 10k for RSS, not more: at the list's pace it would take most of a quick run's time.
+        args.rounds, args.seconds, args.lat_seconds, args.rss_requests = 1, 2.0, 2.0, 10_000
     if not (HERE / "wrk_report.lua").exists():
         sys.exit("tests/bench/wrk_report.lua is missing")
     run(args)
