@@ -37,11 +37,15 @@ async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     connector = aiohttp.TCPConnector(limit=settings.upstream_max_connections)
     # One connection pool, two sessions: the legacy dialects' client times and tags its calls
     # itself; the passthrough forwards raw requests through aiohttp's trace hooks.
+    # No cookie jar: upstream cookies set for one client's request must never ride along on
+    # another client's (the gateway serves many accounts over one pool); and a jar costs a
+    # filter and an update on every call.
     async with aiohttp.ClientSession(
         connector=connector, timeout=timeout, raise_for_status=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
     ) as session, aiohttp.ClientSession(
         connector=connector, connector_owner=False, timeout=timeout, raise_for_status=False,
-        trace_configs=observability.trace_configs(app),
+        cookie_jar=aiohttp.DummyCookieJar(), trace_configs=observability.trace_configs(app),
     ) as passthrough_session:
         client = BoundedUpstreamClient(
             session, app[UPSTREAM_URL],

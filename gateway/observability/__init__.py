@@ -28,7 +28,7 @@ from gateway.observability.metrics import (
     deactivate,
     metrics_handler,
 )
-from gateway.observability.middleware import add_request_id_header, make_middleware
+from gateway.observability.middleware import make_middleware
 from gateway.observability.trace import upstream_trace_config
 
 __all__ = ["LIFECYCLE", "METRICS", "Lifecycle", "setup", "trace_configs", "upstream_observer"]
@@ -49,7 +49,6 @@ def setup(app: web.Application, settings: Settings, upstream_url: str) -> None:
         upstream_url, settings.upstream_connect_timeout, settings.readiness_cache
     )
     app.middlewares.insert(0, make_middleware(settings, metrics, lifecycle))
-    app.on_response_prepare.append(add_request_id_header)
     app.cleanup_ctx.append(_process_default_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -92,9 +92,14 @@ def make_middleware(
         try:
             response = await handler(request)
             status = response.status
+            # Set here rather than in on_response_prepare: a signal makes aiohttp await a hook
+            # on every response. Every handler's answer, errors included (the guard renders
+            # them), passes through this middleware unprepared.
+            response.headers[context.REQUEST_ID_HEADER] = obs.request_id
             return response
         except web.HTTPException as exc:
             status = exc.status
+            exc.headers[context.REQUEST_ID_HEADER] = obs.request_id
             raise
         finally:
             metrics.in_flight.dec()
@@ -112,9 +117,3 @@ def make_middleware(
 
     return observe
 
-
-async def add_request_id_header(request: web.BaseRequest, response: web.StreamResponse) -> None:
-    """on_response_prepare: every answer, errors included, carries the request id."""
-    request_id = request.get(context.REQUEST_ID)
-    if request_id:
-        response.headers[context.REQUEST_ID_HEADER] = request_id
