@@ -10,8 +10,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from twilio.request_validator import RequestValidator
 
-from gateway.sandbox.app import CLOCK, LIFECYCLE, WEBHOOKS, create_sandbox_app
-from tests.sandbox.conftest import API, AUTH, TOKEN, send
+from gateway.sandbox.app import CLOCK, LIFECYCLE, SANDBOX, STORE, WEBHOOKS, create_sandbox_app
+from gateway.sandbox.outbound import CreateRequest
+from gateway.sandbox.webhooks import Delivery, Pairs
+from tests.sandbox.conftest import ACCOUNT, API, AUTH, TOKEN, send
 
 
 def assert_signed(rec) -> None:
@@ -146,3 +148,107 @@ async def test_shutdown_cancels_pending_progressions(aiohttp_server, receiver) -
     await server.close()
     assert app[LIFECYCLE].in_flight == 0
     assert receiver.requests == []
+
+
+# --- progressions are timers between steps, tasks only while a step runs ---------------------
+
+def create_request(to: str = "+14155551212", status_callback: str | None = None) -> CreateRequest:
+    return CreateRequest(to=to, from_="+15005550006", body="hello",
+                         status_callback=status_callback)
+
+
+async def test_pending_progressions_hold_timers_not_tasks(aiohttp_client) -> None:
+    app = create_sandbox_app(tick=86400)
+    await aiohttp_client(app)  # started, so close() runs at teardown as in production
+    lifecycle = app[LIFECYCLE]
+    tasks_before = len(asyncio.all_tasks())
+    for _ in range(2000):
+        app[SANDBOX].send(ACCOUNT, create_request())
+    assert len(asyncio.all_tasks()) == tasks_before
+    assert (lifecycle.timers, lifecycle.running, lifecycle.in_flight) == (2000, 0, 2000)
+    assert {m.status for m in app[STORE].all(ACCOUNT)} == {"queued"}
+
+
+async def test_short_tick_calls_back_each_message_in_order(aiohttp_client, receiver) -> None:
+    app = create_sandbox_app(tick=0.01)
+    await aiohttp_client(app)
+    outcomes = {"+14155551212": ["sending", "sent", "delivered"],
+                "+15005550011": ["sending", "failed"],
+                "+15005550012": ["sending", "sent", "undelivered"]}
+    sent = {app[SANDBOX].send(ACCOUNT, create_request(to, receiver.url())).sid: to
+            for to in list(outcomes) * 10}
+    await app[LIFECYCLE].settle()
+    assert app[LIFECYCLE].in_flight == 0
+    seen: dict[str, list[str]] = {}
+    for r in receiver.requests:
+        p = dict(r.params)
+        seen.setdefault(p["MessageSid"], []).append(p["MessageStatus"])
+    assert seen == {sid: outcomes[to] for sid, to in sent.items()}
+
+
+async def test_close_cancels_pending_timers(aiohttp_client, receiver) -> None:
+    app = create_sandbox_app(tick=0.02)
+    await aiohttp_client(app)
+    sids = [app[SANDBOX].send(ACCOUNT, create_request(status_callback=receiver.url())).sid
+            for _ in range(50)]
+    await app[LIFECYCLE].close()
+    assert app[LIFECYCLE].in_flight == 0
+    # Nothing can be awaited for "nothing happened": give the timers ten ticks to misfire.
+    await asyncio.sleep(0.2)
+    assert receiver.requests == []
+    assert {app[STORE].get(ACCOUNT, s).status for s in sids} == {"queued"}
+
+
+async def test_close_cancels_a_running_step(aiohttp_client, monkeypatch) -> None:
+    app = create_sandbox_app(tick=0)
+    await aiohttp_client(app)
+    entered = asyncio.Event()
+    calls: list[str] = []
+
+    async def hanging_send(kind: str, url: str, method: str, params: Pairs, token: str) -> None:
+        calls.append(dict(params)["MessageStatus"])
+        entered.set()
+        await asyncio.Event().wait()  # a callback that never answers
+
+    monkeypatch.setattr(app[WEBHOOKS], "send", hanging_send)
+    sid = app[SANDBOX].send(ACCOUNT, create_request(status_callback="http://x.invalid/")).sid
+    await entered.wait()
+    assert (app[LIFECYCLE].running, app[LIFECYCLE].timers) == (1, 0)
+    await app[LIFECYCLE].close()
+    assert app[LIFECYCLE].in_flight == 0
+    for _ in range(10):  # tick 0: a step would follow within a couple of loop iterations
+        await asyncio.sleep(0)
+    assert calls == ["sending"]
+    assert app[STORE].get(ACCOUNT, sid).status == "sending"
+
+
+async def test_a_failing_step_is_logged_and_stops_only_its_message(
+    aiohttp_client, receiver, caplog, monkeypatch
+) -> None:
+    app = create_sandbox_app(tick=0)
+    await aiohttp_client(app)
+    real_send = app[WEBHOOKS].send
+
+    async def send(kind: str, url: str, method: str, params: Pairs, token: str) -> Delivery:
+        if url.endswith("/boom"):
+            raise RuntimeError("a bug in a step")
+        return await real_send(kind, url, method, params, token)
+
+    monkeypatch.setattr(app[WEBHOOKS], "send", send)
+    bad = app[SANDBOX].send(ACCOUNT, create_request(status_callback=receiver.url("/boom")))
+    good = app[SANDBOX].send(ACCOUNT, create_request(status_callback=receiver.url()))
+    await app[LIFECYCLE].settle()
+    assert app[LIFECYCLE].in_flight == 0
+    assert (bad.status, good.status) == ("sending", "delivered")
+    assert f"status progression of {bad.sid} stopped" in caplog.text
+
+
+async def test_an_evicted_message_stops_progressing(aiohttp_client, receiver) -> None:
+    app = create_sandbox_app(tick=0, max_messages=1)
+    await aiohttp_client(app)
+    first = app[SANDBOX].send(ACCOUNT, create_request(status_callback=receiver.url("/first")))
+    second = app[SANDBOX].send(ACCOUNT, create_request(status_callback=receiver.url("/second")))
+    await app[LIFECYCLE].settle()
+    assert app[LIFECYCLE].in_flight == 0
+    assert (first.status, second.status) == ("queued", "delivered")
+    assert {r.url.rsplit("/", 1)[1] for r in receiver.requests} == {"second"}
