@@ -12,8 +12,8 @@ from gateway.config import Settings
 from gateway.guard import guard
 from gateway.observability.caches import (
     register_callback_dedup,
-    register_number_cache,
     register_paging_caches,
+    register_translation_caches,
 )
 from gateway.paging import Paginator
 from gateway.upstream.base import Upstream
@@ -85,5 +85,5 @@ def create_app(settings: Settings, upstream_url: str | None = None) -> web.Appli
     passthrough.setup(app)  # after sms2010: its /2010-04-01/ catch-all must match last
     callback_routes.setup(app)
     register_callback_dedup(app, app[callback_routes.CALLBACKS].reported)
-    register_number_cache(app)
+    register_translation_caches(app)
     return app

@@ -8,17 +8,28 @@ cache's size and lookup counters; they run at scrape time only.
 - ``paging_totals``: list totals (a miss costs a total walk);
 - ``callback_dedup``: messages already reported to their legacy StatusCallback (a hit is a
   suppressed duplicate);
-- ``phone_numbers``: parsed legacy phone numbers (``functools.lru_cache``, per process).
+- ``phone_numbers``: parsed legacy phone numbers (``functools.lru_cache``, per process);
+- ``messages``: current-API messages read again with the same values (``lru_cache``);
+- ``v2008_message_xml``: serialised 2008 ``<SMSMessage>`` elements by row (``lru_cache``).
 """
 
 from __future__ import annotations
+
+from functools import _CacheInfo
+from typing import Protocol
 
 from aiohttp import web
 
 from gateway.callbacks.dedup import ReportedMessages
 from gateway.cursor_cache import CursorCache
+from gateway.dialects.v2008.render import message_xml
 from gateway.mapping.numbers import normalise
 from gateway.observability.metrics import register_cache
+from gateway.upstream.wire import message_of
+
+
+class _LruCached(Protocol):
+    def cache_info(self) -> _CacheInfo: ...
 
 
 def register_paging_caches(app: web.Application, cache: CursorCache) -> None:
@@ -39,8 +50,16 @@ def register_callback_dedup(app: web.Application, reported: ReportedMessages) ->
     )
 
 
-def register_number_cache(app: web.Application) -> None:
+def _register_lru(app: web.Application, name: str, cached: _LruCached) -> None:
     register_cache(
-        app, "phone_numbers", lambda: normalise.cache_info().currsize,
-        lambda: normalise.cache_info().hits, lambda: normalise.cache_info().misses,
+        app, name, lambda: cached.cache_info().currsize,
+        lambda: cached.cache_info().hits, lambda: cached.cache_info().misses,
     )
+
+
+def register_translation_caches(app: web.Application) -> None:
+    """The process-wide translation caches (``functools.lru_cache``): parsed legacy numbers,
+    current-API messages read again, serialised 2008 messages."""
+    _register_lru(app, "phone_numbers", normalise)
+    _register_lru(app, "messages", message_of)
+    _register_lru(app, "v2008_message_xml", message_xml)

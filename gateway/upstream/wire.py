@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from functools import lru_cache
+from typing import Any, Final
 
 from gateway import errors
 from gateway.mapping.dates import parse_rfc2822
@@ -15,12 +16,40 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+# The fields a Message is made of: one read again with the same values is the same Message.
+_FIELDS: Final = (
+    "sid", "account_sid", "to", "from", "body", "status", "direction", "date_created",
+    "date_updated", "date_sent", "price", "price_unit", "api_version", "error_code",
+    "error_message", "num_segments", "messaging_service_sid",
+)
+
+
 def message_from_json(data: Mapping[str, Any]) -> Message:
     """A current-API message JSON object -> Message. Missing optional fields are tolerated;
     a missing sid is not (the answer is not a message)."""
     try:
+        values = tuple(map(data.get, _FIELDS))
+        # With the types: 1, 1.0 and True are equal keys but different messages.
+        return message_of(values, tuple(map(type, values)))
+    except (AttributeError, TypeError):  # not a mapping, or a field holds a list or object
+        return _build_message(data)
+
+
+# Pollers read the same messages again and again (page 0 of a list, the status of one send);
+# building a Message costs three date parses and seventeen checked fields, looking one up a
+# tuple of the raw values. Bounded; Messages are immutable, so sharing one is safe. An answer
+# that is no message raises, and is not cached.
+@lru_cache(maxsize=2048)
+def message_of(values: tuple[Any, ...], types: tuple[type, ...]) -> Message:
+    return _build_message(dict(zip(_FIELDS, values, strict=True)))
+
+
+def _build_message(data: Mapping[str, Any]) -> Message:
+    try:
         sid = data["sid"]
     except (KeyError, TypeError):
+        sid = None
+    if sid is None or sid == "":  # a null sid names no message either
         raise ApiError(502, "Upstream answered without a message", errors.UPSTREAM_BAD_RESPONSE)
     code = data.get("error_code")
     try:

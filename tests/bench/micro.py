@@ -46,7 +46,8 @@ def page_to_xml() -> bytes:
 def page_to_xml_cold() -> bytes:
     # A page never seen before: no cached dates or built message elements.
     format_legacy.cache_clear()
-    render._ELEMENTS.clear()
+    render.message_xml.cache_clear()
+    wire.message_of.cache_clear()
     return page_to_xml()
 
 

@@ -45,7 +45,8 @@ async def test_paging_and_number_caches_and_upstream_requests_per_list(
     # Chunks of 2 upstream, exact totals: legacy pages 1 and 2 need remembered cursors.
     gateway = await make_gateway(upstream_page_size=2, total_mode="exact")
     empty = await scrape(gateway)
-    for name in ("paging_cursors", "paging_totals", "callback_dedup", "phone_numbers"):
+    for name in ("paging_cursors", "paging_totals", "callback_dedup", "phone_numbers",
+                 "messages", "v2008_message_xml"):
         for family in CACHE_FAMILIES:
             assert f'sms_gateway_cache_{family}{{cache="{name}"}}' in empty, (name, family)
     assert cache(empty, "paging_cursors", "entries") == 0
@@ -83,6 +84,26 @@ async def test_paging_and_number_caches_and_upstream_requests_per_list(
     assert value(text, per_list + "_count", dialect="sms2010") == 2
     # Every upstream list request the sandbox saw is accounted to one legacy list.
     assert total(text, per_list + "_sum") == upstream_list_gets(sandbox) > 5
+
+
+async def test_messages_read_again_come_from_the_translation_caches(
+    make_gateway: MakeGateway,
+) -> None:
+    gateway = await make_gateway()
+    for i in range(3):
+        await send(gateway, BASE_2008, "+14155550100", f"poll me {i}")
+    before = await scrape(gateway)
+    bodies = []
+    for _ in range(2):  # a poller reading the same XML page twice
+        resp = await gateway.get(BASE_2008, params={"num": "3"}, headers=AUTH)
+        assert resp.status == 200
+        bodies.append(await resp.read())
+    text = await scrape(gateway)
+    assert bodies[0] == bodies[1]
+    for name in ("messages", "v2008_message_xml"):
+        # The second read finds all three messages and their XML.
+        assert cache(text, name, "hits_total") - cache(before, name, "hits_total") >= 3, name
+        assert cache(text, name, "entries") >= 3, name
 
 
 async def test_sms2010_upstream_lists_cost_one_request_each(

@@ -1,39 +1,53 @@
-"""The cache of built <SMSMessage> elements: a cached render is byte-for-byte a fresh one, and a
-caller's changes to what it got never reach the cache."""
+"""The cache of serialised <SMSMessage> elements: a cached render is byte-for-byte a fresh one,
+in a single message and in a list, and a row's fields in another order are not served the
+template's."""
 
 from __future__ import annotations
 
 from lxml import etree
 
 from gateway.dialects.v2008 import render
-from gateway.model import Message
+from gateway.model import Message, Page
 
 MSG = Message(sid="SM" + "a" * 32, account_sid="AC" + "b" * 32, to="+14155551212",
-              from_="+14155550000", body="Hi <there> & \x01", status="sent",
+              from_="+14155550000", body="Hi <there> & \x01 é", status="sent",
               direction="outbound-api")
 OPTS = render.RenderOptions()
 
 
 def test_cached_render_equals_a_fresh_one() -> None:
     row = render.message_row(MSG, OPTS)
-    render._ELEMENTS.clear()
+    render.message_xml.cache_clear()
     fresh = render.render_message("xml", row)
-    assert render._ELEMENTS.get(row) is not None
+    assert render.message_xml.cache_info().currsize == 1
     assert render.render_message("xml", row) == fresh
-    assert b"&lt;there&gt; &amp; \xef\xbf\xbd" in fresh[0]
+    assert b"&lt;there&gt; &amp; \xef\xbf\xbd \xc3\xa9" in fresh[0]
 
 
-def test_changes_to_a_returned_element_do_not_reach_the_cache() -> None:
-    row = render.message_row(MSG, OPTS)
-    first = render._message_element(row)
-    first[0].text = "changed"
-    parent = etree.Element("p")
-    parent.append(first)  # moving it into another tree
-    again = render._message_element(row)
-    assert again[0].text == MSG.sid and again.getparent() is None
+def test_a_list_of_cached_fragments_is_the_tree_lxml_writes() -> None:
+    rows = [render.message_row(MSG, OPTS), render.message_row(MSG, OPTS)]
+    page = Page(messages=[MSG, MSG], page=0, page_size=2, total=2, num_pages=1,
+                total_is_exact=True, has_next=False, upstream_requests=1)
+    attrs = render.page_attributes(page, "/2008-08-01/Accounts/x/SMS/Messages", [("To", "<&>")])
+    body, _ = render.render_list("xml", attrs, rows)
+    root = etree.Element(render.ROOT)
+    listing = etree.SubElement(root, render.LIST, dict(attrs))
+    for row in rows:
+        listing.append(render._build_message_element(row))
+    assert body == render.XML_DECLARATION + etree.tostring(root, encoding="UTF-8")
+
+
+def test_an_empty_list_is_self_closing() -> None:
+    page = Page(messages=[], page=0, page_size=50, total=0, num_pages=1,
+                total_is_exact=True, has_next=False, upstream_requests=1)
+    attrs = render.page_attributes(page, "/x", [])
+    body, _ = render.render_list("xml", attrs, [])
+    assert etree.fromstring(body).find(render.LIST) is not None
+    assert body.endswith(b"/></TwilioResponse>")
 
 
 def test_rows_in_another_order_are_not_served_the_template() -> None:
     row = tuple(reversed(render.message_row(MSG, OPTS)))
-    element = render._message_element(row)
+    body, _ = render.render_message("xml", row)
+    element = etree.fromstring(body)[0]
     assert [child.tag for child in element] == [k for k, _ in row]
