@@ -205,6 +205,11 @@ class Rig:
     naive_url: str
     nginx: tuple[Proc, str] | None
 
+    def procs(self) -> list[Proc]:
+        """Every process of the rig, in the order to stop them (the sandbox last)."""
+        nginx = [self.nginx[0]] if self.nginx else []
+        return [self.ref, self.floor, self.naive, *nginx, self.gateway, self.sandbox]
+
 
 def measure(rig: Rig, target: Proc, url: str, load: Load, samples: Samples,
             connections: int, seconds: float, lat_seconds: float) -> None:
@@ -324,8 +329,6 @@ def targets(rig: Rig, op: Operation) -> list[tuple[str, Proc, str, Load]]:
 def run(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
     rig = start(tmp)
-    procs = [rig.ref, rig.floor, rig.naive, rig.gateway, rig.sandbox] + (
-        [rig.nginx[0]] if rig.nginx else [])
     try:
         sids = asyncio.run(seed(rig.sandbox_url))[:FETCH_SIDS]
         have_sms2010 = asyncio.run(gateway_has_sms2010(rig.gateway_url))
@@ -355,7 +358,7 @@ def run(args: argparse.Namespace) -> None:
         print()
         micro.report(quick=args.quick)
     finally:
-        for p in reversed(procs):
+        for p in rig.procs():
             p.stop()
 
 

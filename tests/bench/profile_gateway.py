@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         if spy is not None:
             spy.wait()
     finally:
-        for proc in (rig.gateway, rig.ref, rig.sandbox, *(rig.nginx[:1] if rig.nginx else ())):
+        for proc in rig.procs():
             proc.stop()
 
 
