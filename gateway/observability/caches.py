@@ -10,6 +10,7 @@ cache's size and lookup counters; they run at scrape time only.
   suppressed duplicate);
 - ``phone_numbers``: parsed legacy phone numbers (``functools.lru_cache``, per process);
 - ``messages``: current-API messages read again with the same values (``lru_cache``);
+- ``v2008_rows``: 2008 field rows by message and render options (``lru_cache``);
 - ``v2008_message_xml``: serialised 2008 ``<SMSMessage>`` elements by row (``lru_cache``).
 """
 
@@ -22,7 +23,7 @@ from aiohttp import web
 
 from gateway.callbacks.dedup import ReportedMessages
 from gateway.cursor_cache import CursorCache
-from gateway.dialects.v2008.render import message_xml
+from gateway.dialects.v2008.render import message_row, message_xml
 from gateway.mapping.numbers import normalise
 from gateway.observability.metrics import register_cache
 from gateway.upstream.wire import message_of
@@ -59,7 +60,8 @@ def _register_lru(app: web.Application, name: str, cached: _LruCached) -> None:
 
 def register_translation_caches(app: web.Application) -> None:
     """The process-wide translation caches (``functools.lru_cache``): parsed legacy numbers,
-    current-API messages read again, serialised 2008 messages."""
+    current-API messages read again, 2008 rows, serialised 2008 messages."""
     _register_lru(app, "phone_numbers", normalise)
     _register_lru(app, "messages", message_of)
+    _register_lru(app, "v2008_rows", message_row)
     _register_lru(app, "v2008_message_xml", message_xml)

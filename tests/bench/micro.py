@@ -47,6 +47,7 @@ def page_to_xml_cold() -> bytes:
     # A page never seen before: no cached dates or built message elements.
     format_legacy.cache_clear()
     render.message_xml.cache_clear()
+    render.message_row.cache_clear()
     wire.message_of.cache_clear()
     return page_to_xml()
 

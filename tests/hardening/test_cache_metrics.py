@@ -46,7 +46,7 @@ async def test_paging_and_number_caches_and_upstream_requests_per_list(
     gateway = await make_gateway(upstream_page_size=2, total_mode="exact")
     empty = await scrape(gateway)
     for name in ("paging_cursors", "paging_totals", "callback_dedup", "phone_numbers",
-                 "messages", "v2008_message_xml"):
+                 "messages", "v2008_rows", "v2008_message_xml"):
         for family in CACHE_FAMILIES:
             assert f'sms_gateway_cache_{family}{{cache="{name}"}}' in empty, (name, family)
     assert cache(empty, "paging_cursors", "entries") == 0
@@ -100,7 +100,7 @@ async def test_messages_read_again_come_from_the_translation_caches(
         bodies.append(await resp.read())
     text = await scrape(gateway)
     assert bodies[0] == bodies[1]
-    for name in ("messages", "v2008_message_xml"):
+    for name in ("messages", "v2008_rows", "v2008_message_xml"):
         # The second read finds all three messages and their XML.
         assert cache(text, name, "hits_total") - cache(before, name, "hits_total") >= 3, name
         assert cache(text, name, "entries") >= 3, name

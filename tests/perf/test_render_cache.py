@@ -24,6 +24,17 @@ def test_cached_render_equals_a_fresh_one() -> None:
     assert b"&lt;there&gt; &amp; \xef\xbf\xbd \xc3\xa9" in fresh[0]
 
 
+def test_a_cached_row_is_the_row_built_afresh() -> None:
+    render.message_row.cache_clear()
+    row = render.message_row(MSG, OPTS)
+    assert render.message_row(MSG, OPTS) is row
+    assert row == render.message_row.__wrapped__(MSG, OPTS)
+    # A send's own answer shows the numbers as sent: another key, another row.
+    as_sent = render.RenderOptions(number_format="as-sent")
+    sent = render.message_row(MSG, as_sent, to_as_sent="(415) 555-1212")
+    assert dict(sent)["To"] == "(415) 555-1212" and dict(row)["To"] == "4155551212"
+
+
 def test_a_list_of_cached_fragments_is_the_tree_lxml_writes() -> None:
     rows = [render.message_row(MSG, OPTS), render.message_row(MSG, OPTS)]
     page = Page(messages=[MSG, MSG], page=0, page_size=2, total=2, num_pages=1,
