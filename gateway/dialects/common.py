@@ -339,6 +339,8 @@ async def read_send(
     """A legacy send from the request's form: parsed by the dialect's ``parse``, its
     StatusCallback replaced by the one to forward upstream (:func:`upstream_status_callback`)."""
     send = parse(await read_form(request))
+    if not send.status_callback:
+        return send
     return dataclasses.replace(
         send, status_callback=upstream_status_callback(request, send.status_callback, dialect)
     )

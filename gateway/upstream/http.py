@@ -12,6 +12,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from cachetools import LRUCache
@@ -45,6 +46,7 @@ Observer = Callable[[str, int | None, float], None]
 
 
 _CHUNK = 64 * 1024
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
 class _Failed(Exception):
@@ -134,6 +136,11 @@ class UpstreamClient:
             sock_read=policy.read_timeout,
         )
         headers = {"Authorization": _basic_auth(creds)}
+        body = None
+        if form is not None:
+            # The bytes and type aiohttp's FormData writes for pairs, without building one.
+            body = urlencode(form, doseq=True, encoding="utf-8").encode()
+            headers["Content-Type"] = FORM_CONTENT_TYPE
         obs = current_observation.get()
         if obs is not None:
             headers[REQUEST_ID_HEADER] = obs.request_id
@@ -145,7 +152,7 @@ class UpstreamClient:
                 method,
                 self._base + path,
                 params=params,
-                data=form,
+                data=body,
                 headers=headers,
                 allow_redirects=False,
                 timeout=timeout,

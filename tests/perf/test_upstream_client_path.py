@@ -121,3 +121,28 @@ def test_authorization_header_is_per_credentials() -> None:
     assert _basic_auth(a) == "Basic QUNhOm9uZQ=="
     assert _basic_auth(a) is _basic_auth(Credentials("ACa", "one"))
     assert _basic_auth(b) == "Basic QUNhOnR3bw=="
+
+
+FORM = [("To", "+14155551212"), ("From", "+14155550000"),
+        ("Body", "¿Qué tal? a&b=c+d 100% \U0001f600"), ("StatusCallback", "http://x/y?a=1&b=2")]
+
+
+async def test_a_form_is_sent_as_aiohttp_formdata_would_send_it(
+    aiohttp_server: MakeServer,
+) -> None:
+    received: list[tuple[str, bytes]] = []
+
+    async def record(request: web.Request) -> web.Response:
+        received.append((request.headers["Content-Type"], await request.read()))
+        return web.Response(body=RAW, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/form", record)
+    server = await aiohttp_server(app)
+    async with aiohttp.ClientSession() as session:
+        client = UpstreamClient(session, str(server.make_url("")))
+        await client.call("POST", "/form", CREDS, form=FORM)
+        async with session.post(server.make_url("/form"), data=aiohttp.FormData(FORM)):
+            pass
+    assert received[0] == received[1]
+    assert received[0][0] == "application/x-www-form-urlencoded"
