@@ -2,11 +2,13 @@
 gateway's own work on a shared machine, where CPU seconds move by 10-30% between identical runs.
 
 Run:  /work/venv/bin/python -m tests.bench.icount                 (about 2 minutes)
-      /work/venv/bin/python -m tests.bench.icount fetch --requests 300
+      /work/venv/bin/python -m tests.bench.icount fetch --gateway-only   (one version against
+                                                                   another: run it in each)
 
 The sandbox runs as usual; the measured server -- the gateway (``python -m gateway serve`` with
-its production defaults) and, for comparison, the floor proxy (tests/bench/floorproxy.py: an
-aiohttp server forwarding to the sandbox with one aiohttp client call, no translation) -- runs
+its production defaults) and, for comparison, the naive proxy (tests/bench/naiveproxy.py, the
+same legacy requests) and the floor proxy (tests/bench/floorproxy.py: an aiohttp server
+forwarding current-API requests with one aiohttp client call, no translation) -- runs
 under ``valgrind --tool=callgrind`` with instrumentation off. After a warm-up, instrumentation
 is switched on (``callgrind_control``) for exactly ``--requests`` requests sent one after the
 other over one keep-alive connection, then off; the count divided by the requests is the
@@ -96,19 +98,22 @@ def _total(out: Path) -> int:
     return total
 
 
-def count(op: str, n: int, floor: bool, tmp: Path) -> float:
-    """Instructions per request of ``op`` through the gateway (or the floor proxy)."""
+def count(op: str, n: int, server_name: str, tmp: Path) -> float:
+    """Instructions per request of ``op`` through ``server_name``: the gateway, the floor proxy
+    (current-API requests) or the naive proxy (the same legacy requests as the gateway)."""
+    floor = server_name == "floor"
     sb_port, port = free_port(), free_port()
     sandbox = Proc("sandbox", [PY, "-m", "gateway", "sandbox", "--host", "127.0.0.1", "--port",
                                str(sb_port), "--sandbox-tick", "86400", "--log-format", "json"],
                    tmp, None)
     sandbox_url = f"http://127.0.0.1:{sb_port}"
-    out = tmp / f"callgrind-{op}-{'floor' if floor else 'gateway'}.out"
-    server = (
-        [PY, "-m", "tests.bench.floorproxy", str(port), sandbox_url] if floor else
-        [PY, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--upstream-url", sandbox_url, "--log-format", "json"]
-    )
+    out = tmp / f"callgrind-{op}-{server_name}.out"
+    server = {
+        "floor": [PY, "-m", "tests.bench.floorproxy", str(port), sandbox_url],
+        "naive": [PY, "-m", "tests.bench.naiveproxy", str(port), sandbox_url],
+        "gateway": [PY, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(port),
+                    "--upstream-url", sandbox_url, "--log-format", "json"],
+    }[server_name]
     measured = Proc("callgrind", ["valgrind", "--tool=callgrind", "--instr-atstart=no",
                                   f"--callgrind-out-file={out}", *server], tmp, None)
     try:
@@ -126,7 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("operations", nargs="*", metavar="OPERATION", default=list(OPERATIONS),
                    help=f"any of {', '.join(OPERATIONS)} (default: all)")
     p.add_argument("--requests", type=int, default=300)
-    p.add_argument("--no-floor", action="store_true", help="skip the floor proxy")
+    p.add_argument("--gateway-only", action="store_true",
+                   help="skip the floor and naive proxies (to compare gateway versions)")
     args = p.parse_args(argv)
     if unknown := set(args.operations) - set(OPERATIONS):
         p.error(f"unknown operation(s): {', '.join(sorted(unknown))}")
@@ -136,15 +142,16 @@ def main(argv: list[str] | None = None) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="icount-"))
     os.environ.setdefault("PYTHONHASHSEED", "0")
     print(f"k instructions per request, {args.requests} sequential requests; logs in {tmp}")
-    print("| operation | gateway | floor proxy | gateway / floor |")
-    print("| --- | --- | --- | --- |")
+    servers = ["gateway"] if args.gateway_only else ["gateway", "naive", "floor"]
+    print("| operation | " + " | ".join(servers) + " | gateway / naive | gateway / floor |")
+    print("| --- " * (len(servers) + 3) + "|")
     for op in args.operations:
         n = args.requests if op != "list" else max(args.requests // 3, 50)
-        gateway = count(op, n, False, tmp)
-        floor = None if args.no_floor else count(op, n, True, tmp)
-        print(f"| {op} | {gateway / 1000:,.0f} | "
-              f"{'-' if floor is None else f'{floor / 1000:,.0f}'} | "
-              f"{'-' if floor is None else f'{gateway / floor:.2f}'} |", flush=True)
+        k = {name: count(op, n, name, tmp) / 1000 for name in servers}
+        ratios = ([f"{k['gateway'] / k['naive']:.2f}", f"{k['gateway'] / k['floor']:.2f}"]
+                  if len(k) > 1 else ["-", "-"])
+        print(f"| {op} | " + " | ".join(f"{v:,.0f}" for v in k.values()) + " | "
+              + " | ".join(ratios) + " |", flush=True)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--py-spy", metavar="OUT", help="write py-spy's raw collapsed stacks here")
+    p.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     args = p.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="profile-gateway-"))
     rig = start(tmp)
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
             if not Path(spy_bin).exists():
                 sys.exit("py-spy is not on PATH")
             spy = subprocess.Popen([
-                spy_bin, "record", "-f", "raw", "--nolineno", "--nonblocking", "-r", "200", "-o", args.py_spy,
+                spy_bin, "record", "-f", "raw", "--nolineno", "--nonblocking", "-r", str(args.rate), "-o", args.py_spy,
                 "-d", str(int(args.seconds * args.rounds) + 1), "-p", str(rig.gateway.pid),
             ], stdout=subprocess.DEVNULL)
         for _ in range(args.rounds):
