@@ -15,6 +15,10 @@ On 2 CPUs: the sandbox runs on CPU 1; the gateway, the reference hop, the refere
 nginx and wrk on CPU 0. The sandbox's status progression is set to a one-day tick, so a message
 stays "queued" and the sandbox spends no CPU on progressions or callbacks during the run.
 
+``--variant NAME=ARGS`` adds gateways started with extra ``serve`` arguments (e.g. the access
+log off: ``--variant "no-access-log=--log-level WARNING"``), measured like the gateway in every
+round and reported in a table of their own: what a setting costs, in the same run.
+
 For every operation, in rounds, alternating direct / gateway (/ nginx) / floor / naive:
 throughput with ``--connections`` connections, then latency with one connection. CPU per
 request of a process comes from its /proc/<pid>/stat utime+stime over the throughput run. Then
@@ -45,10 +49,11 @@ import asyncio
 import base64
 import functools
 import platform
+import shlex
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -204,11 +209,14 @@ class Rig:
     naive: Proc
     naive_url: str
     nginx: tuple[Proc, str] | None
+    # --variant: more gateways, each with extra `serve` arguments: (name, process, URL)
+    variants: list[tuple[str, Proc, str]] = field(default_factory=list)
 
     def procs(self) -> list[Proc]:
         """Every process of the rig, in the order to stop them (the sandbox last)."""
         nginx = [self.nginx[0]] if self.nginx else []
-        return [self.ref, self.floor, self.naive, *nginx, self.gateway, self.sandbox]
+        variants = [proc for _, proc, _ in self.variants]
+        return [self.ref, self.floor, self.naive, *nginx, *variants, self.gateway, self.sandbox]
 
 
 def measure(rig: Rig, target: Proc, url: str, load: Load, samples: Samples,
@@ -296,7 +304,7 @@ def start_helpers(tmp: Path, sandbox_url: str) -> list[tuple[Proc, str]]:
     return started
 
 
-def start(tmp: Path) -> Rig:
+def start(tmp: Path, variants: Sequence[tuple[str, list[str]]] = ()) -> Rig:
     sb_port, gw_port = free_port(), free_port()
     cli = [PY, "-m", "gateway"]
     sandbox = Proc("sandbox", [*cli, "sandbox", "--host", "127.0.0.1", "--port", str(sb_port),
@@ -310,14 +318,23 @@ def start(tmp: Path) -> Rig:
     gateway_url = f"http://127.0.0.1:{gw_port}"
     wait_http(gateway_url + "/healthz", gateway)
     (ref, ref_url), (floor, floor_url), (naive, naive_url) = start_helpers(tmp, sandbox_url)
-    return Rig(sandbox, sandbox_url, gateway, gateway_url, ref, ref_url, floor, floor_url,
-               naive, naive_url, start_nginx(tmp, sb_port))
+    rig = Rig(sandbox, sandbox_url, gateway, gateway_url, ref, ref_url, floor, floor_url,
+              naive, naive_url, start_nginx(tmp, sb_port))
+    for name, extra in variants:
+        port = free_port()
+        proc = Proc(f"gateway-{name}", [*cli, "serve", "--host", "127.0.0.1", "--port", str(port),
+                                        "--upstream-url", sandbox_url, "--log-format", "json",
+                                        *extra], tmp, CPU_SERVERS)
+        rig.variants.append((name, proc, f"http://127.0.0.1:{port}"))
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc)
+    return rig
 
 
 def targets(rig: Rig, op: Operation) -> list[tuple[str, Proc, str, Load]]:
     """Who serves ``op`` in a round, in the order measured: (label, process, URL, load)."""
     out = [("direct", rig.sandbox, rig.sandbox_url, op.direct),
            ("gateway", rig.gateway, rig.gateway_url, op.gateway)]
+    out += [(f"variant {name}", proc, url, op.gateway) for name, proc, url in rig.variants]
     if rig.nginx:
         out.append(("nginx", rig.nginx[0], rig.nginx[1], op.direct))
     out.append(("floor", rig.floor, rig.floor_url, op.direct))
@@ -328,7 +345,7 @@ def targets(rig: Rig, op: Operation) -> list[tuple[str, Proc, str, Load]]:
 
 def run(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
-    rig = start(tmp)
+    rig = start(tmp, args.variants)
     try:
         sids = asyncio.run(seed(rig.sandbox_url))[:FETCH_SIDS]
         have_sms2010 = asyncio.run(gateway_has_sms2010(rig.gateway_url))
@@ -411,6 +428,17 @@ def report(ops: list[Operation], results: dict[tuple[str, str], Samples], ref: S
     print(table(["operation", *(f"{label} {col}" for label in ("floor", "naive")
                                 for col in ("req/s", "ratio", "us CPU/req", "hops"))],
                 proxy_rows))
+    variants = sorted({label for _, label in results if label.startswith("variant ")})
+    if variants:
+        print("\ngateway variants (same run; ratio = to direct)")
+        print(table(["operation", "variant", "req/s", "ratio", "us CPU/req", "hops", "p50 ms",
+                     "p99 ms"], [
+            [op.name, label.removeprefix("variant "), f"{rps(v):.0f}",
+             f"{rps(v) / rps(results[(op.name, 'direct')]):.2f}",
+             f"{med(v.cpu_ms) * 1000:.0f}", f"{med(v.cpu_ms) / hop:.2f}",
+             lat_ms(v, PERCENTILES[0][1]), lat_ms(v, PERCENTILES[2][1])]
+            for op in ops for label in variants for v in [results[(op.name, label)]]
+        ]))
     if not have_sms2010:
         print("\n2010-sms JSON send: MISSING (the gateway does not serve "
               "/2010-04-01/.../SMS/Messages.json yet)")
@@ -431,7 +459,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lat-seconds", type=float, default=4.0, help="per latency measurement")
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--rss-requests", type=int, default=100_000)
+    p.add_argument("--variant", action="append", default=[], metavar="NAME=ARGS",
+                   help="also measure a gateway started with these extra `serve` arguments, "
+                        "e.g. nolog='--log-level WARNING' (repeatable)")
     args = p.parse_args(argv)
+    try:
+        args.variants = [(name, shlex.split(extra)) for name, extra in
+                         (v.split("=", 1) for v in args.variant)]
+    except ValueError:
+        p.error("--variant takes NAME=ARGS")
     if args.quick:
         # 10k for RSS, not more: at the list's pace it would take most of a quick run's time.
         args.rounds, args.seconds, args.lat_seconds, args.rss_requests = 1, 2.0, 2.0, 10_000
