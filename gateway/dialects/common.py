@@ -12,6 +12,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 from urllib.parse import unquote_to_bytes
 
@@ -51,18 +52,28 @@ def credentials(request: web.Request) -> Credentials:
     Missing or garbled credentials are a 401 with ``WWW-Authenticate: Basic realm="Twilio API"``:
     httplib2-based clients (twilio-python up to 5.x) send every request without credentials
     first and only retry with them after exactly this challenge."""
-    header = request.headers.get(hdrs.AUTHORIZATION, "")
-    if not header:
+    creds = _decode_basic(request.headers.get(hdrs.AUTHORIZATION, ""))
+    if creds is None:
         raise errors.unauthenticated()
+    return creds
+
+
+# A handful of legacy apps make every request, each with its one header: decoding it is
+# per-request work. Bounded, so arbitrary headers cannot grow it; it holds what the
+# upstream client's Authorization cache (gateway/upstream/http.py) holds.
+@lru_cache(maxsize=256)
+def _decode_basic(header: str) -> Credentials | None:
+    if not header:
+        return None
     try:
         auth = BasicAuth.decode(header, encoding="utf-8")
     except ValueError:
         try:
             auth = BasicAuth.decode(header, encoding="latin-1")
         except ValueError:
-            raise errors.unauthenticated() from None
+            return None
     if not auth.login or not auth.password:
-        raise errors.unauthenticated()
+        return None
     return Credentials(auth.login, auth.password)
 
 
