@@ -10,7 +10,7 @@ supervisor's metrics port, aggregates all of them.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,10 +134,11 @@ class Metrics:
             child = self._children[key] = metric.labels(*labels)
         return child
 
-    def observe_request(self, request: web.Request, status: int, seconds: float) -> None:
-        dialect = str(request.get(reqctx.DIALECT) or "none")
-        operation = str(request.get(reqctx.OPERATION) or "none")
-        code = request.get(reqctx.TWILIO_CODE)
+    def observe_request(self, ctx: Mapping[Any, Any], status: int, seconds: float) -> None:
+        """One answered request; ``ctx`` holds the request's :mod:`gateway.reqctx` figures."""
+        dialect = str(ctx.get(reqctx.DIALECT) or "none")
+        operation = str(ctx.get(reqctx.OPERATION) or "none")
+        code = ctx.get(reqctx.TWILIO_CODE)
         self._child(self.requests, dialect, operation, str(status), str(code or "")).inc()
         self._child(self.request_seconds, dialect, operation).observe(seconds)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -32,19 +34,20 @@ _QUIET_DIALECT = "ops"
 
 
 def _upstream(
-    request: web.Request, obs: context.Observation
+    ctx: Mapping[Any, Any], obs: context.Observation
 ) -> tuple[int | None, float | None, int]:
     """Upstream status, seconds and request count: the handler's figures, else the trace's."""
-    status = request.get(reqctx.UPSTREAM_STATUS, obs.upstream_status)
-    seconds = request.get(reqctx.UPSTREAM_SECONDS)
+    status = ctx.get(reqctx.UPSTREAM_STATUS, obs.upstream_status)
+    seconds = ctx.get(reqctx.UPSTREAM_SECONDS)
     if seconds is None and obs.upstream_requests:
         seconds = obs.upstream_seconds
-    count = request.get(reqctx.UPSTREAM_REQUESTS, obs.upstream_requests)
+    count = ctx.get(reqctx.UPSTREAM_REQUESTS, obs.upstream_requests)
     return status, None if seconds is None else float(seconds), int(count or 0)
 
 
 def _log_access(
     request: web.Request,
+    ctx: Mapping[Any, Any],
     obs: context.Observation,
     level: int,
     status: int,
@@ -61,10 +64,10 @@ def _log_access(
         "query": loggable_query(request.rel_url.query, mask),
         "status": status,
         "duration_ms": round(seconds * 1000, 2),
-        "dialect": request.get(reqctx.DIALECT),
-        "operation": request.get(reqctx.OPERATION),
-        "account_sid": request.get(reqctx.ACCOUNT_SID),
-        "twilio_code": request.get(reqctx.TWILIO_CODE),
+        "dialect": ctx.get(reqctx.DIALECT),
+        "operation": ctx.get(reqctx.OPERATION),
+        "account_sid": ctx.get(reqctx.ACCOUNT_SID),
+        "twilio_code": ctx.get(reqctx.TWILIO_CODE),
         "upstream_status": up_status,
         "upstream_ms": None if up_seconds is None else round(up_seconds * 1000, 2),
         "upstream_requests": up_count,
@@ -112,14 +115,17 @@ def make_middleware(
             metrics.in_flight.dec()
             lifecycle.request_finished()
             seconds = time.perf_counter() - started
-            metrics.observe_request(request, status, seconds)
-            up = _upstream(request, obs)
-            dialect = request.get(reqctx.DIALECT)
-            if up[2] and request.get(reqctx.OPERATION) == "list":
+            # The handlers' reqctx figures, copied once: a request's own get() raises and
+            # catches a KeyError for every key a handler did not set.
+            ctx = dict(request)
+            metrics.observe_request(ctx, status, seconds)
+            up = _upstream(ctx, obs)
+            dialect = ctx.get(reqctx.DIALECT)
+            if up[2] and ctx.get(reqctx.OPERATION) == "list":
                 metrics.observe_list(str(dialect or "none"), up[2])
             level = logging.DEBUG if dialect == _QUIET_DIALECT else logging.INFO
             if access_log.isEnabledFor(level):
-                _log_access(request, obs, level, status, seconds, up, mask)
+                _log_access(request, ctx, obs, level, status, seconds, up, mask)
             context.current.reset(obs_token)
 
     return observe
