@@ -16,7 +16,6 @@ cache's size and lookup counters; they run at scrape time only.
 
 from __future__ import annotations
 
-from functools import _CacheInfo
 from typing import Protocol
 
 from aiohttp import web
@@ -29,7 +28,18 @@ from gateway.observability.metrics import register_cache
 from gateway.upstream.wire import message_of
 
 
+class _CacheInfo(Protocol):
+    @property
+    def currsize(self) -> int: ...
+    @property
+    def hits(self) -> int: ...
+    @property
+    def misses(self) -> int: ...
+
+
 class _LruCached(Protocol):
+    """A ``functools.lru_cache``-wrapped function, as far as the metrics read it."""
+
     def cache_info(self) -> _CacheInfo: ...
 
 
