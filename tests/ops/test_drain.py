@@ -51,7 +51,10 @@ async def test_sigterm_drains_in_flight_request(
     sigterm_at = time.monotonic()
     gw.signal()
 
-    # Not ready at once, while still accepting during the drain delay.
+    # Not ready once the gateway has taken the signal (its log says so; a request sent at the
+    # same instant may be answered before the signal handler runs), while still accepting
+    # during the drain delay.
+    await gw.wait_log("draining: not ready", timeout=5)
     status, body = await _get(gw.url + "/readyz")
     assert status == 503
     assert body["checks"]["draining"] is True  # type: ignore[index]
