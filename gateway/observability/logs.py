@@ -14,7 +14,6 @@ import math
 import os
 import re
 import sys
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -114,26 +113,18 @@ def _timestamp(created: float) -> str:
 _SECOND_PREFIX: dict[int, str] = {}
 
 
-def _json_record(
-    created: float, level: str, logger: str, msg: str, pid: int | None,
-    access: Mapping[str, Any] | None,
-) -> dict[str, Any]:
-    """One JSON line's fields, in order: the line's own, then the access fields."""
-    out: dict[str, Any] = {
-        "ts": _timestamp(created), "level": level, "logger": logger, "msg": msg, "pid": pid,
-    }
-    if access is not None:
-        out.update(access)
-    return out
-
-
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": _timestamp(record.created),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "pid": record.process,
+        }
         access = getattr(record, "access", None)
-        out = _json_record(
-            record.created, record.levelname.lower(), record.name, record.getMessage(),
-            record.process, access if isinstance(access, Mapping) else None,
-        )
+        if isinstance(access, Mapping):
+            out.update(access)
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return _json_line(out)
@@ -149,46 +140,6 @@ class TextFormatter(logging.Formatter):
         if isinstance(access, Mapping):
             line += " " + " ".join(f"{k}={v}" for k, v in access.items() if v not in (None, ""))
         return line
-
-
-# The handler configure_logging installed when it writes JSON: the access line's direct path.
-_json_handler: logging.StreamHandler[IO[str]] | None = None
-_root = logging.getLogger()
-_gateway = logging.getLogger("gateway")
-_access = logging.getLogger(ACCESS_LOGGER)
-
-
-def write_access_line(level: int, msg: str, access: Mapping[str, Any], masked: bool) -> bool:
-    """Write one access line (already enabled at ``level``; ``masked``: built from masked
-    parts, so the number-masking filter has nothing to do) as
-    :class:`JsonFormatter` would, straight to the handler :func:`configure_logging` installed:
-    a LogRecord and the logging module's handler chain cost a request more than the line
-    itself. Only while that setup is untouched (no other handler or filter on the way, as a
-    test's log capture or an embedding program would add); otherwise False, and the caller
-    logs the usual way."""
-    handler = _json_handler
-    if (
-        handler is None
-        or _root.handlers != [handler]
-        or _access.handlers or _access.filters or not _access.propagate
-        or _gateway.handlers or _gateway.filters or not _gateway.propagate
-        or level < handler.level
-        or any(not (masked and isinstance(f, MaskNumbers)) for f in handler.filters)
-    ):
-        return False
-    line = _json_line(_json_record(
-        time.time(), logging.getLevelName(level).lower(), ACCESS_LOGGER, msg, os.getpid(),
-        access,
-    ))
-    handler.acquire()
-    try:
-        handler.stream.write(line + handler.terminator)
-        handler.flush()
-    except Exception:  # noqa: BLE001 -- as StreamHandler.emit: a log write must not fail a request
-        return False
-    finally:
-        handler.release()
-    return True
 
 
 def configure_logging(
@@ -208,8 +159,6 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(getattr(logging, level, logging.INFO))
-    global _json_handler
-    _json_handler = handler if fmt == "json" else None
     # aiohttp's own access log would repeat ours without the gateway's fields and masking.
     logging.getLogger("aiohttp.access").disabled = True
     # No formatter here prints thread or process names; the logging HOWTO's "Optimization"

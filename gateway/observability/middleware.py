@@ -20,12 +20,7 @@ from gateway.config import Settings
 from gateway.observability import context
 from gateway.observability import metrics as metrics_mod
 from gateway.observability.health import Lifecycle
-from gateway.observability.logs import (
-    ACCESS_LOGGER,
-    loggable_query,
-    mask_text,
-    write_access_line,
-)
+from gateway.observability.logs import ACCESS_LOGGER, loggable_query, mask_text
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 
@@ -73,8 +68,6 @@ def _log_access(
         "upstream_requests": up_count,
         "remote": request.remote,
     }
-    if write_access_line(level, f"{request.method} {path} {status}", access, mask):
-        return
     # makeRecord + handle is Logger.log without its caller lookup (a stack walk per line for
     # file and line fields no formatter here prints). "masked": the message is built from
     # masked parts, so the number-masking filter need not scan it again.
