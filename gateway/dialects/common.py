@@ -18,7 +18,7 @@ from urllib.parse import unquote_to_bytes
 
 from aiohttp import BasicAuth, hdrs, web
 
-from gateway import errors
+from gateway import errors, reqctx
 from gateway.mapping.dates import parse_day
 from gateway.mapping.numbers import parse_number
 from gateway.model import ApiError, Credentials, ListFilter, ListQuery, Message, SendRequest
@@ -342,6 +342,22 @@ def parse_send(pairs: Pairs, *, region: str, body_limit: int) -> SendRequest:
         to_as_sent=to,
         from_as_sent=from_,
     )
+
+
+async def send_message(
+    request: web.Request,
+    account_sid: str,
+    creds: Credentials,
+    parse: Callable[[Pairs], SendRequest],
+    dialect: str,
+) -> tuple[SendRequest, Message]:
+    """The send every dialect does: the form read and parsed (:func:`read_send`), then the
+    message created upstream. Returns both: a dialect's answer may show what the client sent."""
+    from gateway.app import UPSTREAM
+
+    request[reqctx.OPERATION] = "send"
+    send = await read_send(request, parse, dialect)
+    return send, await request.app[UPSTREAM].create(creds, account_sid, send)
 
 
 async def read_send(

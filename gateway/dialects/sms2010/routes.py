@@ -55,11 +55,9 @@ async def messages_list(request: web.Request) -> web.Response:
     out_fmt = fmt or common.DEFAULT_FORMAT
 
     if request.method == "POST":
-        request[reqctx.OPERATION] = "send"
-        send = await common.read_send(
-            request, lambda pairs: parse.parse_send(pairs, settings), DIALECT
+        _, msg = await common.send_message(
+            request, account_sid, creds, lambda pairs: parse.parse_send(pairs, settings), DIALECT
         )
-        msg = await upstream.create(creds, account_sid, send)
         location = parse.instance_path(account_sid, msg.sid, fmt)
         return _response(
             render.render_message(out_fmt, _record(request, msg, out_fmt)), 201, Location=location

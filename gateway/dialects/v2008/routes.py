@@ -52,11 +52,9 @@ async def messages_list(request: web.Request) -> web.Response:
     out_fmt = fmt or common.DEFAULT_FORMAT
 
     if request.method == "POST":
-        request[reqctx.OPERATION] = "send"
-        send = await common.read_send(
-            request, lambda pairs: parse.parse_send(pairs, settings), DIALECT
+        send, msg = await common.send_message(
+            request, account_sid, creds, lambda pairs: parse.parse_send(pairs, settings), DIALECT
         )
-        msg = await upstream.create(creds, account_sid, send)
         row = render.message_row(
             msg, opts, to_as_sent=send.to_as_sent, from_as_sent=send.from_as_sent
         )
