@@ -34,26 +34,22 @@ async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     timeout = aiohttp.ClientTimeout(
         total=settings.upstream_timeout, sock_connect=settings.upstream_connect_timeout
     )
-    connector = aiohttp.TCPConnector(limit=settings.upstream_max_connections)
-    # One connection pool, two sessions: the legacy dialects' client times and tags its calls
-    # itself; the passthrough forwards raw requests through aiohttp's trace hooks.
+    # The legacy dialects' client keeps its own keep-alive pool (gateway.upstream.transport);
+    # the passthrough forwards raw requests through aiohttp's client and its trace hooks.
     # No cookie jar: upstream cookies set for one client's request must never ride along on
-    # another client's (the gateway serves many accounts over one pool); and a jar costs a
-    # filter and an update on every call.
+    # another client's (the gateway serves many accounts over one pool).
+    connector = aiohttp.TCPConnector(limit=settings.upstream_max_connections)
     async with aiohttp.ClientSession(
         connector=connector, timeout=timeout, raise_for_status=False,
-        cookie_jar=aiohttp.DummyCookieJar(),
-    ) as session, aiohttp.ClientSession(
-        connector=connector, connector_owner=False, timeout=timeout, raise_for_status=False,
         cookie_jar=aiohttp.DummyCookieJar(), trace_configs=observability.trace_configs(app),
-    ) as passthrough_session:
-        client = BoundedUpstreamClient(
-            session, app[UPSTREAM_URL],
-            max_concurrency=settings.upstream_max_concurrency,
-            max_wait=settings.upstream_timeout,
-            policy=RetryPolicy.from_settings(settings),
-            observer=observability.upstream_observer(app),
-        )
+    ) as passthrough_session, BoundedUpstreamClient(
+        app[UPSTREAM_URL],
+        max_concurrency=settings.upstream_max_concurrency,
+        max_wait=settings.upstream_timeout,
+        max_connections=settings.upstream_max_connections,
+        policy=RetryPolicy.from_settings(settings),
+        observer=observability.upstream_observer(app),
+    ) as client:
         app[UPSTREAM_SESSION] = passthrough_session
         if settings.upstream_api == "sms2010":
             app[UPSTREAM] = Sms2010Upstream(client)

@@ -1,6 +1,6 @@
-"""The one place that talks HTTP to upstream: a JSON call with Basic auth under one total time
-budget, retried by the rules in :mod:`gateway.upstream.retry`, every failure turned into an
-:class:`ApiError` with a stable code."""
+"""The one place the legacy dialects talk to upstream: a JSON call with Basic auth under one total
+time budget, retried by the rules in :mod:`gateway.upstream.retry`, every failure turned into an
+:class:`ApiError` with a stable code. The bytes travel over :mod:`gateway.upstream.transport`."""
 
 from __future__ import annotations
 
@@ -9,18 +9,19 @@ import base64
 import json
 import logging
 import random
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, Self
+from urllib.parse import quote, urlencode
 
-import aiohttp
 from cachetools import LRUCache
 
-from gateway import errors
+from gateway import __version__, errors
 from gateway.model import Credentials
 from gateway.observability.context import REQUEST_ID_HEADER
 from gateway.observability.context import current as current_observation
+from gateway.upstream import transport
 from gateway.upstream.deadline import budget_for, exhausted
 from gateway.upstream.retry import (
     SAFE_METHODS,
@@ -44,9 +45,10 @@ Sleep = Callable[[float], Awaitable[None]]
 # Told about every finished attempt: method, upstream status (None: no answer), seconds.
 Observer = Callable[[str, int | None, float], None]
 
-
-_CHUNK = 64 * 1024
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+USER_AGENT = f"twilio-legacy-sms-gateway/{__version__}"
+# A path of only these characters goes out as it is; anything else is percent-encoded first.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
 
 
 class _Failed(Exception):
@@ -63,20 +65,32 @@ class UpstreamClient:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
         base_url: str,
         policy: RetryPolicy | None = None,
         *,
+        max_connections: int = 100,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         observer: Observer | None = None,
     ) -> None:
-        self._session = session
         self._base = base_url.rstrip("/")
+        self._max_connections = max_connections
+        self._pool: transport.Pool | None = None  # opened on the first call, in its loop
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._observer = observer
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
     async def call(
         self,
@@ -130,56 +144,41 @@ class UpstreamClient:
         if remaining <= 0:
             raise _Failed(Failure(FailureKind.TIMEOUT))
         policy = self.policy
-        timeout = aiohttp.ClientTimeout(
-            total=remaining,
-            sock_connect=min(policy.connect_timeout, remaining),
-            sock_read=policy.read_timeout,
-        )
-        headers = {"Authorization": _basic_auth(creds)}
+        headers = [("Authorization", _basic_auth(creds))]
         body = None
         if form is not None:
-            # The bytes and type aiohttp's FormData writes for pairs, without building one.
+            # The bytes and type aiohttp's FormData writes for pairs.
             body = urlencode(form, doseq=True, encoding="utf-8").encode()
-            headers["Content-Type"] = FORM_CONTENT_TYPE
+            headers.append(("Content-Type", FORM_CONTENT_TYPE))
         obs = current_observation.get()
         if obs is not None:
-            headers[REQUEST_ID_HEADER] = obs.request_id
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        status: int | None = None
+            headers.append((REQUEST_ID_HEADER, obs.request_id))
+        pool = self._pool
+        if pool is None:
+            pool = self._pool = transport.Pool(
+                self._base, max_connections=self._max_connections, user_agent=USER_AGENT
+            )
+        started = pool.loop.time()
         try:
-            async with self._session.request(
-                method,
-                self._base + path,
-                params=params,
-                data=body,
-                headers=headers,
-                allow_redirects=False,
-                timeout=timeout,
-            ) as resp:
-                status = resp.status
-                # Timed to the response headers, as the upstream histogram says.
-                self._observe(method, status, loop.time() - started)
-                retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-                raw = await self._read_bounded(resp)
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
-            # Raised only before a single byte of the request was written.
-            self._observe(method, None, loop.time() - started)
-            raise _Failed(Failure(FailureKind.UNREACHABLE)) from None
-        except TimeoutError:
-            if status is None:
-                self._observe(method, None, loop.time() - started)
-            raise _Failed(Failure(FailureKind.TIMEOUT)) from None
-        except (aiohttp.ClientError, OSError):
-            if status is None:
-                self._observe(method, None, loop.time() - started)
-            raise _Failed(Failure(FailureKind.BROKEN)) from None
-
-        data = _decode(raw)
+            answer = await pool.request(
+                method, _target(path, params), headers, body,
+                deadline=started + remaining,
+                connect_timeout=min(policy.connect_timeout, remaining),
+                read_timeout=policy.read_timeout,
+                max_body=policy.max_response_bytes,
+            )
+        except transport.TransportError as exc:
+            # Timed to the answer's headers where they came, as the upstream histogram says.
+            self._observe(method, exc.status, (exc.started or pool.loop.time()) - started)
+            raise _Failed(Failure(_KIND_OF[type(exc)], exc.status)) from None
+        status = answer.status
+        self._observe(method, status, answer.started - started)
+        data = _decode(answer.body)
         if 200 <= status < 300:
             if not isinstance(data, dict):
                 raise _Failed(Failure(FailureKind.UNDECODABLE, status))
             return data
+        retry_after = parse_retry_after(answer.headers.get("retry-after"))
         raise _Failed(Failure(FailureKind.STATUS, status, data, retry_after))
 
     def _observe(self, method: str, status: int | None, seconds: float) -> None:
@@ -190,31 +189,6 @@ class UpstreamClient:
             obs.upstream_status = status
         if self._observer is not None:
             self._observer(method, status, seconds)
-
-    async def _read_bounded(self, resp: aiohttp.ClientResponse) -> bytes:
-        """The whole body, or a TOO_LARGE failure as soon as it exceeds the maximum (decoded
-        size, so a compressed bomb is bounded too)."""
-        limit = self.policy.max_response_bytes
-        length = resp.content_length
-        if length is not None and length > limit:
-            resp.close()  # do not drain it: drop the connection
-            raise _Failed(Failure(FailureKind.TOO_LARGE, resp.status))
-        headers = resp.headers
-        if (
-            length is not None
-            and "Content-Encoding" not in headers
-            and "Transfer-Encoding" not in headers
-        ):
-            # An identity body of a known size within the limit: aiohttp's parser stops at
-            # Content-Length, so one read is bounded and skips the chunk loop.
-            return await resp.read()
-        body = bytearray()
-        async for chunk in resp.content.iter_chunked(_CHUNK):
-            body += chunk
-            if len(body) > limit:
-                resp.close()
-                raise _Failed(Failure(FailureKind.TOO_LARGE, resp.status))
-        return bytes(body)
 
     def _log(
         self,
@@ -260,6 +234,23 @@ def _basic_auth(creds: Credentials) -> str:
         pair = f"{creds.username}:{creds.password}".encode()
         header = _AUTH_HEADERS[creds] = "Basic " + base64.b64encode(pair).decode("ascii")
     return header
+
+
+_KIND_OF: dict[type[transport.TransportError], FailureKind] = {
+    transport.Unreachable: FailureKind.UNREACHABLE,
+    transport.TimedOut: FailureKind.TIMEOUT,
+    transport.Broken: FailureKind.BROKEN,
+    transport.TooLarge: FailureKind.TOO_LARGE,
+}
+
+
+def _target(path: str, params: Params | None) -> str:
+    """Path and query as they go on the request line, percent-encoded."""
+    if not _PLAIN_PATH.fullmatch(path):
+        path = quote(path, safe="/._~!$&'()*+,;=:@%-")
+    if params:
+        return f"{path}?{urlencode(params, encoding='utf-8')}"
+    return path
 
 
 def _request_id() -> str:

@@ -12,7 +12,6 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -106,11 +105,10 @@ async def test_concurrent_walks_of_one_list_all_end_within_the_budget(
 
 
 async def test_waiting_for_a_concurrency_slot_counts_against_the_budget() -> None:
-    async with FaultyUpstream() as upstream, aiohttp.ClientSession() as session:
+    async with FaultyUpstream() as upstream, BoundedUpstreamClient(
+        upstream.url, FAST, max_concurrency=1, max_wait=30.0
+    ) as client:
         upstream.enqueue(hang(), method="GET")
-        client = BoundedUpstreamClient(
-            session, upstream.url, FAST, max_concurrency=1, max_wait=30.0
-        )
         path = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
         holder = asyncio.create_task(client.call("GET", path, CREDS))
         while not upstream.count("GET"):
@@ -130,10 +128,9 @@ async def test_waiting_for_a_concurrency_slot_counts_against_the_budget() -> Non
 
 
 async def test_a_spent_budget_sends_nothing_upstream() -> None:
-    async with FaultyUpstream() as upstream, aiohttp.ClientSession() as session:
-        client = BoundedUpstreamClient(
-            session, upstream.url, FAST, max_concurrency=1, max_wait=30.0
-        )
+    async with FaultyUpstream() as upstream, BoundedUpstreamClient(
+        upstream.url, FAST, max_concurrency=1, max_wait=30.0
+    ) as client:
         path = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
         with request_deadline(0.0):
             assert (remaining() or 0) <= 0

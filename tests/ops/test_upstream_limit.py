@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 import pytest
 
 from gateway.model import ApiError, Credentials
@@ -17,10 +16,7 @@ CREDS = Credentials(ACCOUNT, TOKEN)
 
 async def test_calls_beyond_the_bound_wait_then_get_503(fake_upstream: FakeUpstream) -> None:
     fake_upstream.delay = 0.5
-    async with aiohttp.ClientSession() as session:
-        client = BoundedUpstreamClient(
-            session, fake_upstream.url, max_concurrency=1, max_wait=0.1
-        )
+    async with BoundedUpstreamClient(fake_upstream.url, max_concurrency=1, max_wait=0.1) as client:
         first = asyncio.create_task(client.call("GET", PATH, CREDS))
         await asyncio.wait_for(fake_upstream.arrived.wait(), 5)
         with pytest.raises(ApiError) as err:
@@ -32,7 +28,6 @@ async def test_calls_beyond_the_bound_wait_then_get_503(fake_upstream: FakeUpstr
 
 async def test_waiting_calls_proceed_when_a_slot_frees(fake_upstream: FakeUpstream) -> None:
     fake_upstream.delay = 0.2
-    async with aiohttp.ClientSession() as session:
-        client = BoundedUpstreamClient(session, fake_upstream.url, max_concurrency=1, max_wait=5)
+    async with BoundedUpstreamClient(fake_upstream.url, max_concurrency=1, max_wait=5) as client:
         results = await asyncio.gather(*(client.call("GET", PATH, CREDS) for _ in range(3)))
     assert len(results) == 3 and len(fake_upstream.seen) == 3

@@ -79,8 +79,8 @@ async def sandbox_rig(settings: Settings) -> AsyncIterator[Rig]:
     async with TestServer(app, port=0) as server, aiohttp.ClientSession() as session:
         base = str(server.make_url("")).rstrip("/")
         paginator = Paginator(settings)
-        gateway = MessagesUpstream(UpstreamClient(session, base), paginator)
-        yield Rig(app[STORE], gateway, paginator, session, base)
+        async with UpstreamClient(base) as client:
+            yield Rig(app[STORE], MessagesUpstream(client, paginator), paginator, session, base)
 
 
 days = st.integers(0, DAYS - 1).map(lambda d: (FIRST_DAY + timedelta(days=d)).date())

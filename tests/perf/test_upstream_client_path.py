@@ -62,8 +62,7 @@ CREDS = Credentials("AC" + "1" * 32, "token")
 @pytest.mark.parametrize("path", ["/sized", "/chunked", "/gzip"])
 async def test_every_body_shape_reads_the_same(aiohttp_server: MakeServer, path: str) -> None:
     server, _ = await upstream(aiohttp_server)
-    async with aiohttp.ClientSession() as session:
-        client = UpstreamClient(session, str(server.make_url("")))
+    async with UpstreamClient(str(server.make_url(""))) as client:
         assert await client.call("GET", path, CREDS) == BODY
 
 
@@ -71,8 +70,7 @@ async def test_every_body_shape_reads_the_same(aiohttp_server: MakeServer, path:
 async def test_every_body_shape_is_bounded(aiohttp_server: MakeServer, path: str) -> None:
     server, _ = await upstream(aiohttp_server)
     policy = RetryPolicy(retries=0, max_response_bytes=len(RAW) - 1)
-    async with aiohttp.ClientSession() as session:
-        client = UpstreamClient(session, str(server.make_url("")), policy)
+    async with UpstreamClient(str(server.make_url("")), policy) as client:
         with pytest.raises(ApiError) as caught:
             await client.call("GET", path, CREDS)
     assert caught.value.status == 502
@@ -86,11 +84,10 @@ async def test_attempts_are_observed_and_tagged_without_trace_hooks(
     obs = context.Observation("req-123")
     token = context.current.set(obs)
     try:
-        async with aiohttp.ClientSession() as session:
-            client = UpstreamClient(
-                session, str(server.make_url("")), RetryPolicy(retries=0),
-                observer=lambda m, s, sec: observed.append((m, s, sec)),
-            )
+        async with UpstreamClient(
+            str(server.make_url("")), RetryPolicy(retries=0),
+            observer=lambda m, s, sec: observed.append((m, s, sec)),
+        ) as client:
             await client.call("GET", "/sized", CREDS)
             with pytest.raises(ApiError):
                 await client.call("GET", "/missing", CREDS)
@@ -106,11 +103,10 @@ async def test_attempts_are_observed_and_tagged_without_trace_hooks(
 
 async def test_unreachable_upstream_is_observed_as_error() -> None:
     observed: list[tuple[str, int | None, float]] = []
-    async with aiohttp.ClientSession() as session:
-        client = UpstreamClient(
-            session, "http://127.0.0.1:9", RetryPolicy(retries=0),
-            observer=lambda m, s, sec: observed.append((m, s, sec)),
-        )
+    async with UpstreamClient(
+        "http://127.0.0.1:9", RetryPolicy(retries=0),
+        observer=lambda m, s, sec: observed.append((m, s, sec)),
+    ) as client:
         with pytest.raises(ApiError):
             await client.call("GET", "/x", CREDS)
     assert [(m, s) for m, s, _ in observed] == [("GET", None)]
@@ -139,8 +135,7 @@ async def test_a_form_is_sent_as_aiohttp_formdata_would_send_it(
     app = web.Application()
     app.router.add_post("/form", record)
     server = await aiohttp_server(app)
-    async with aiohttp.ClientSession() as session:
-        client = UpstreamClient(session, str(server.make_url("")))
+    async with UpstreamClient(str(server.make_url(""))) as client, aiohttp.ClientSession() as session:
         await client.call("POST", "/form", CREDS, form=FORM)
         async with session.post(server.make_url("/form"), data=aiohttp.FormData(FORM)):
             pass

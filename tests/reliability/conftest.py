@@ -8,7 +8,6 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
-import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -50,7 +49,6 @@ async def settle() -> None:
 @dataclass
 class Harness:
     upstream: FaultyUpstream
-    session: aiohttp.ClientSession
     client: UpstreamClient
     messages: MessagesUpstream
     sleeps: list[float] = field(default_factory=list)
@@ -76,7 +74,6 @@ async def harness_factory() -> AsyncIterator[HarnessFactory]:
         base_url: str | None = None,
         on_sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> Harness:
-        session = aiohttp.ClientSession()
         sleeps: list[float] = []
 
         async def sleep(seconds: float) -> None:
@@ -86,16 +83,16 @@ async def harness_factory() -> AsyncIterator[HarnessFactory]:
             await asyncio.sleep(seconds)
 
         client = UpstreamClient(
-            session, base_url or upstream.url, policy, sleep=sleep, rng=random.Random(7)
+            base_url or upstream.url, policy, sleep=sleep, rng=random.Random(7)
         )
         paginator = Paginator(Settings(total_mode="off"))
-        h = Harness(upstream, session, client, MessagesUpstream(client, paginator), sleeps)
+        h = Harness(upstream, client, MessagesUpstream(client, paginator), sleeps)
         opened.append(h)
         return h
 
     yield make
     for h in opened:
-        await h.session.close()
+        await h.client.close()
 
 
 @pytest.fixture
