@@ -19,7 +19,6 @@ reached upstream, which is what the retry rules (:mod:`gateway.upstream.retry`) 
 from __future__ import annotations
 
 import asyncio
-import re
 import ssl
 import zlib
 from collections import deque
@@ -135,8 +134,10 @@ class _Connection(asyncio.Protocol):
         ex = self._exchange
         if ex is None or ex.done:
             return
-        if ex.started and not self._framed():
-            # No Content-Length, not chunked: the body is everything up to the close.
+        if exc is None and ex.started and not self._framed():
+            # No Content-Length, not chunked: the body is everything up to the close. Only an
+            # orderly close (exc None) ends it: after a reset the body may be cut short, and a
+            # truncated answer must not pass for a whole one.
             try:
                 self._complete(reusable=False)
             except TransportError as err:
@@ -349,9 +350,11 @@ class Pool:
     # -- connections
 
     async def _acquire(self, deadline: float, connect_timeout: float) -> _Connection:
-        if self._closed:
-            raise Unreachable("the upstream pool is closed")
         while True:
+            # Checked on every pass: close() wakes the waiters, and one woken by it must not
+            # open a connection on a closed pool.
+            if self._closed:
+                raise Unreachable("the upstream pool is closed")
             now = self.loop.time()
             while self._idle:
                 conn = self._idle.pop()  # the most recent: the least likely to be stale
@@ -367,15 +370,22 @@ class Pool:
                 return await self._connect(min(deadline - now, connect_timeout))
             waiter: asyncio.Future[None] = self.loop.create_future()
             self._waiters.append(waiter)
+            woken = False
             try:
                 async with asyncio.timeout_at(deadline):
                     await waiter
+                woken = True
             except TimeoutError:
                 raise Unreachable("no upstream connection became free in time") from None
             finally:
                 if not waiter.done():
                     waiter.cancel()
                     self._waiters.remove(waiter)
+                elif not woken and not waiter.cancelled():
+                    # Woken for a freed connection but leaving without it (cancelled, or out of
+                    # time, in the same instant): pass the wake on, or the next waiter sleeps
+                    # while a connection lies idle.
+                    self._wake()
 
     async def _connect(self, timeout: float) -> _Connection:
         if timeout <= 0:
@@ -430,19 +440,20 @@ class Pool:
     def _head(
         self, method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes | None
     ) -> bytes:
+        # Targets and header values are the gateway's own; one with a line break, a control
+        # character or (in the target) a space would split the request, so it never leaves.
+        if not _printable(target) or " " in target:
+            raise ValueError("request target with a space, control or non-ASCII character")
         lines = [f"{method} {target} HTTP/1.1\r\n{self._fixed_headers}"]
         for name, value in headers:
+            if not (_printable(name) and _printable(value)):
+                raise ValueError(f"header {name!r} with a control or non-ASCII character")
             lines.append(f"{name}: {value}\r\n")
         if body is not None or method not in ("GET", "HEAD", "DELETE", "OPTIONS"):
             lines.append(f"Content-Length: {len(body or b'')}\r\n")
         lines.append("\r\n")
-        text = "".join(lines)
-        if _UNSAFE_HEAD.search(text):
-            # Header values are the gateway's own; one with a stray line break or a control
-            # character would split the request, so it never leaves.
-            raise ValueError("request head with a control or non-ASCII character")
-        return text.encode("ascii")
+        return "".join(lines).encode("ascii")
 
 
-# Anything but printable ASCII and whole CRLF line ends.
-_UNSAFE_HEAD = re.compile(r"[^\x20-\x7e\r\n]|\r(?!\n)|(?<!\r)\n")
+def _printable(text: str) -> bool:
+    return text.isascii() and text.isprintable()
