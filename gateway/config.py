@@ -74,7 +74,9 @@ class Settings:
         "call of a list, retries and waits included) before the client gets a 504.",
     )
     upstream_max_connections: int = _opt(
-        100, "GATEWAY_UPSTREAM_MAX_CONNECTIONS", "Size of the upstream connection pool."
+        100, "GATEWAY_UPSTREAM_MAX_CONNECTIONS",
+        "Most upstream connections open at once, per pool: the legacy dialects' pool and the "
+        "current-API passthrough's each; a call waits for a free one within its budget.",
     )
     upstream_read_timeout: float = _opt(
         10.0,
