@@ -433,7 +433,12 @@ class Pool:
             self._idle.remove(conn)
             conn.close()
         if self._idle:
-            self._sweeper = self.loop.call_later(self._idle_timeout, self._sweep)
+            # Next when the longest-idle one is due, not a whole timeout later (a timer may fire
+            # a hair early, which would otherwise leave a connection open for twice the timeout).
+            # The floor keeps an early timer from re-arming itself in a tight loop.
+            oldest = min(c.last_active for c in self._idle)
+            when = max(oldest + self._idle_timeout, self.loop.time() + 0.05)
+            self._sweeper = self.loop.call_at(when, self._sweep)
 
     # -- the request
 
