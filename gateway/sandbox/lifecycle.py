@@ -1,13 +1,14 @@
 """Status progression of outbound messages (queued -> sending -> sent -> delivered, or the
 outcome the To number chooses) and the status callbacks each change sends.
 
-Between two steps a message's progression is only a timer on the event loop (``call_later``):
-no task, coroutine or frame per message, which a long tick would otherwise keep alive by the
-ten thousand for the garbage collector to scan on every full collection (stalls of hundreds of
-milliseconds). A due step runs in a task that lives as long as the step and its status
-callback; the next step's timer is armed only when that task has finished, so a message's
-callbacks arrive in order. Timers and step tasks are tracked and cancelled when the app shuts
-down.
+Between two steps a message's progression is only an entry in the app's :class:`Scheduler`
+(account, sid, outcome number, steps done: atomic values the garbage collector does not track),
+not a task, coroutine, frame or even a loop timer of its own, which a long tick would otherwise
+keep alive by the ten thousand for the collector to scan on every full collection (stalls of
+hundreds of milliseconds). A due step looks its message up in the store (evicted: the
+progression stops) and runs in a task that lives as long as the step and its status callback;
+the next step is scheduled only when that task has finished, so a message's callbacks arrive
+in order. Pending steps and step tasks are cancelled when the app shuts down.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from gateway.mapping.status import status_2010_sms
 from gateway.sandbox.accounts import Accounts
 from gateway.sandbox.clock import SandboxClock
 from gateway.sandbox.outcomes import Outcome
+from gateway.sandbox.scheduler import Scheduler
 from gateway.sandbox.store import MessageStore, StoredMessage
 from gateway.sandbox.webhooks import WebhookSender
 
@@ -58,6 +60,11 @@ def legacy_callback_params(m: StoredMessage, legacy_status: str) -> list[tuple[s
     ]
 
 
+# What the scheduler holds for a message between two steps: account, sid, the number of its
+# outcome in Lifecycle._outcomes and the steps done so far.
+Waiting = tuple[str, str, int, int]
+
+
 class Lifecycle:
     def __init__(
         self,
@@ -71,14 +78,16 @@ class Lifecycle:
         self._clock = clock
         self._sender = sender
         # A progression is (message, outcome, steps done); it lives in exactly one of these.
-        self._timers: dict[str, asyncio.TimerHandle] = {}  # by sid: the next step's timer
+        self._waiting: Scheduler[Waiting] = Scheduler(self._due)  # until the next step
         self._tasks: set[asyncio.Task[bool]] = set()  # steps running now
         self._pending: dict[str, tuple[StoredMessage, Outcome, int]] = {}  # manual clock
+        # The few distinct outcomes, numbered so that a waiting progression names its outcome
+        # with an int rather than holding the object (which would make the collector track it).
+        self._outcomes: list[Outcome] = []
+        self._outcome_numbers: dict[Outcome, int] = {}
         self._idle = asyncio.Event()
         self._idle.set()
         self._closing = False
-        # One bound method for every timer, rather than a new one held by each pending timer.
-        self._on_due = self._due
 
     def start(self, message: StoredMessage, outcome: Outcome) -> None:
         if not outcome.steps:
@@ -93,16 +102,23 @@ class Lifecycle:
         # the next step on. Even a tick of 0 runs the step on a later loop iteration, so the
         # create response goes out as "queued".
         if done < len(outcome.steps) and not self._closing:
-            self._timers[message.sid] = asyncio.get_running_loop().call_later(
-                self._clock.tick, self._on_due, message, outcome, done
-            )
+            number = self._outcome_numbers.get(outcome)
+            if number is None:
+                number = self._outcome_numbers[outcome] = len(self._outcomes)
+                self._outcomes.append(outcome)
+            waiting = (message.account_sid, message.sid, number, done)
+            self._waiting.call_later(self._clock.tick, waiting)
         self._track()
 
-    def _due(self, message: StoredMessage, outcome: Outcome, done: int) -> None:
-        del self._timers[message.sid]
-        task = asyncio.get_running_loop().create_task(self._run_step(message, outcome, done))
-        self._tasks.add(task)
-        task.add_done_callback(partial(self._stepped, message, outcome, done + 1))
+    def _due(self, waiting: Waiting) -> None:
+        account_sid, sid, number, done = waiting
+        message = self._store.get(account_sid, sid)
+        if message is not None:  # else evicted meanwhile: its progression stops
+            outcome = self._outcomes[number]
+            task = asyncio.get_running_loop().create_task(self._run_step(message, outcome, done))
+            self._tasks.add(task)
+            task.add_done_callback(partial(self._stepped, message, outcome, done + 1))
+        self._track()
 
     async def _run_step(self, message: StoredMessage, outcome: Outcome, index: int) -> bool:
         """One step and its callback; whether the progression goes on."""
@@ -124,7 +140,7 @@ class Lifecycle:
             self._track()
 
     def _track(self) -> None:
-        if self._timers or self._tasks:
+        if self._waiting or self._tasks:
             self._idle.clear()
         else:
             self._idle.set()
@@ -161,12 +177,13 @@ class Lifecycle:
     @property
     def in_flight(self) -> int:
         """Messages whose progression has not finished yet."""
-        return len(self._timers) + len(self._tasks) + len(self._pending)
+        return len(self._waiting) + len(self._tasks) + len(self._pending)
 
     @property
     def timers(self) -> int:
-        """Messages waiting for their next step (each holds a timer, not a task)."""
-        return len(self._timers)
+        """Messages waiting for their next step (an entry in the scheduler: no timer or task
+        of their own)."""
+        return len(self._waiting)
 
     @property
     def running(self) -> int:
@@ -196,7 +213,7 @@ class Lifecycle:
 
     async def settle(self) -> None:
         """Wait until every message has reached its final status and its callbacks are sent
-        (in manual mode: run all remaining steps now). A pending timer counts: with a long
+        (in manual mode: run all remaining steps now). A waiting step counts: with a long
         tick this waits that long."""
         while self._pending:
             await self.advance()
@@ -204,17 +221,15 @@ class Lifecycle:
             await self._idle.wait()
 
     async def close(self) -> None:
-        """Cancel every pending timer and running step; nothing moves on afterwards."""
+        """Drop every waiting step and cancel every running one; nothing moves on afterwards."""
         self._closing = True
         try:
-            for timer in self._timers.values():
-                timer.cancel()
-            self._timers.clear()
+            self._waiting.clear()
             tasks = list(self._tasks)
             for task in tasks:
                 task.cancel()
             # The tasks' done callbacks run before this returns; _closing keeps them from
-            # arming another timer.
+            # scheduling another step.
             await asyncio.gather(*tasks, return_exceptions=True)
             self._pending.clear()
         finally:

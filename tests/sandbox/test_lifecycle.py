@@ -4,9 +4,13 @@ twilio-python's own RequestValidator)."""
 from __future__ import annotations
 
 import asyncio
+import gc
+from collections.abc import Awaitable, Callable
 from itertools import pairwise
+from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from twilio.request_validator import RequestValidator
 
@@ -169,6 +173,21 @@ async def test_pending_progressions_hold_timers_not_tasks(aiohttp_client) -> Non
     assert {m.status for m in app[STORE].all(ACCOUNT)} == {"queued"}
 
 
+async def test_pending_progressions_cost_the_collector_only_their_messages(
+    aiohttp_client,
+) -> None:
+    app = create_sandbox_app(tick=86400)
+    await aiohttp_client(app)
+    gc.collect()
+    before = len(gc.get_objects())
+    for _ in range(2000):
+        app[SANDBOX].send(ACCOUNT, create_request())
+    gc.collect()
+    gc.collect()  # the second sees the scheduler's nested tuples after their items
+    # 2000 StoredMessages and nothing per message besides (a loop timer each would add 6000).
+    assert len(gc.get_objects()) - before < 2100
+
+
 async def test_short_tick_calls_back_each_message_in_order(aiohttp_client, receiver) -> None:
     app = create_sandbox_app(tick=0.01)
     await aiohttp_client(app)
@@ -252,3 +271,113 @@ async def test_an_evicted_message_stops_progressing(aiohttp_client, receiver) ->
     assert app[LIFECYCLE].in_flight == 0
     assert (first.status, second.status) == ("queued", "delivered")
     assert {r.url.rsplit("/", 1)[1] for r in receiver.requests} == {"second"}
+
+
+# --- waiting progressions share one scheduler (one loop timer for all) ----------------------
+
+class Callbacks:
+    """Stands in for the webhook sender: records each status callback as (sid, status, loop
+    time) and lets a test wait for one."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, float]] = []
+        self.then: Callable[[], object] = lambda: None  # runs after each callback
+        self._changed = asyncio.Event()
+
+    async def send(self, kind: str, url: str, method: str, params: Pairs, token: str) -> None:
+        p = dict(params)
+        self.seen.append((p["MessageSid"], p["MessageStatus"], asyncio.get_running_loop().time()))
+        self._changed.set()
+        self.then()
+
+    def statuses(self, sid: str) -> list[str]:
+        return [status for s, status, _ in self.seen if s == sid]
+
+    async def until(self, sid: str, status: str) -> None:
+        while status not in self.statuses(sid):
+            self._changed.clear()
+            await self._changed.wait()
+
+
+@pytest.fixture
+def started(
+    aiohttp_client, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Awaitable[tuple[web.Application, Callbacks]]]:
+    """A running sandbox app (create_sandbox_app's options) whose callbacks are recorded."""
+
+    async def start(**options: Any) -> tuple[web.Application, Callbacks]:
+        app = create_sandbox_app(**options)
+        await aiohttp_client(app)  # started, so close() runs at teardown as in production
+        seen = Callbacks()
+        monkeypatch.setattr(app[WEBHOOKS], "send", seen.send)
+        return app, seen
+
+    return start
+
+
+def send_with_callback(app: web.Application, to: str = "+14155551212") -> str:
+    return app[SANDBOX].send(ACCOUNT, create_request(to, "http://callback.invalid/")).sid
+
+
+async def test_a_step_waits_for_the_tick_read_when_it_was_scheduled(started) -> None:
+    app, seen = await started(tick=3600)
+    waiting = send_with_callback(app)
+    app[CLOCK].tick = 0
+    quick = send_with_callback(app)  # due long before the first message, yet scheduled after it
+    await seen.until(quick, "delivered")
+    assert seen.statuses(quick) == ["sending", "sent", "delivered"]
+    assert seen.statuses(waiting) == []
+    assert app[STORE].get(ACCOUNT, waiting).status == "queued"
+    assert app[LIFECYCLE].timers == 1  # the first message, still waiting
+
+
+async def test_a_changed_tick_applies_from_the_next_step(started) -> None:
+    app, seen = await started(tick=0)
+    # Changed while the first step runs, so the steps after it are scheduled with it.
+    seen.then = lambda: setattr(app[CLOCK], "tick", 0.1)
+    sid = send_with_callback(app)
+    await app[LIFECYCLE].settle()
+    assert seen.statuses(sid) == ["sending", "sent", "delivered"]
+    times = [at for _, _, at in seen.seen]
+    assert all(b - a >= 0.09 for a, b in pairwise(times))  # lower bounds: load cannot break them
+
+
+async def test_messages_due_at_different_times_each_call_back_in_order(started) -> None:
+    app, seen = await started(tick=0)
+    outcomes = {"+14155551212": ["sending", "sent", "delivered"],
+                "+15005550011": ["sending", "failed"],
+                "+15005550012": ["sending", "sent", "undelivered"]}
+    sent: dict[str, str] = {}
+    for i, to in enumerate(list(outcomes) * 40):
+        app[CLOCK].tick = (i % 4) * 0.005  # first steps fall due out of sending order
+        sent[send_with_callback(app, to)] = to
+    await app[LIFECYCLE].settle()
+    assert app[LIFECYCLE].in_flight == 0
+    assert {sid: seen.statuses(sid) for sid in sent} == {
+        sid: outcomes[to] for sid, to in sent.items()
+    }
+
+
+async def test_messages_evicted_while_waiting_stop_and_the_rest_go_on(started) -> None:
+    app, seen = await started(tick=0, max_messages=10)
+    sids = [send_with_callback(app) for _ in range(30)]
+    await app[LIFECYCLE].settle()
+    assert app[LIFECYCLE].in_flight == 0
+    assert {s for s, _, _ in seen.seen} == set(sids[20:])
+    assert all(seen.statuses(s) == ["sending", "sent", "delivered"] for s in sids[20:])
+
+
+async def test_close_drops_waiting_steps_and_later_messages_still_progress(started) -> None:
+    app, seen = await started(tick=0)
+    dropped = []
+    for i in range(20):
+        app[CLOCK].tick = i * 0.001
+        dropped.append(send_with_callback(app))
+    await app[LIFECYCLE].close()
+    assert app[LIFECYCLE].in_flight == 0
+    app[CLOCK].tick = 0.03
+    # Due after every dropped step would have been: had one run, its callback came first.
+    later = send_with_callback(app)
+    await app[LIFECYCLE].settle()
+    assert [s for s, _, _ in seen.seen] == [later] * 3
+    assert {app[STORE].get(ACCOUNT, s).status for s in dropped} == {"queued"}
