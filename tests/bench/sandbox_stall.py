@@ -14,7 +14,10 @@ every message sent stays "queued" with its progression pending. ``--sends`` send
 one over one keep-alive connection (aiohttp, this process pinned to CPU 0), on the fresh
 sandbox and after each round of ``--fill`` sends over ``--connections`` connections. With one
 connection a full collection delays one send, so the stalls show in the maximum and the count
-of slow sends rather than in the percentiles.
+of slow sends rather than in the percentiles, and only when a collection falls in a timed
+round; so the sandbox also logs how long each of its full collections took (a ``gc.callbacks``
+hook installed before ``gateway.cli.main``), and each row says how many there were since the
+previous row and the longest.
 
 To measure another version of the sandbox, run this file from a checkout of that version (e.g. a
 ``git worktree``, copying this file in) with ``PYTHONPATH`` set to that checkout.
@@ -46,6 +49,23 @@ FORM = "To=%2B14155551212&From=%2B14155550000&Body=Benchmark+message"
 WARM_UP = 1000
 STALL_MS = 20.0
 CPU_CLIENT, CPU_SANDBOX = 0, 1
+GC_MARK = "sandbox_stall full collection ms:"
+# `python -c` this, then the sandbox's arguments: the sandbox, logging its full collections.
+SANDBOX_LOGGING_COLLECTIONS = f"""
+import gc, sys, time
+started = [0.0]
+def timed(phase, info):
+    if info["generation"] != 2:
+        return
+    if phase == "start":
+        started[0] = time.perf_counter()
+    else:
+        took = (time.perf_counter() - started[0]) * 1000
+        print("{GC_MARK}", round(took, 1), file=sys.stderr, flush=True)
+gc.callbacks.append(timed)
+from gateway.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
 
 
 async def fill(base_url: str, count: int, connections: int) -> float:
@@ -106,11 +126,25 @@ async def full_collection(pending: int, *, manual: bool) -> tuple[int, int, floa
     return tasks, tracked, statistics.median(took)
 
 
-def row(label: str, pending: int, took: list[float]) -> str:
+class Collections:
+    """The sandbox's full collections, read from its log as they come."""
+
+    def __init__(self, log_path: Path) -> None:
+        self._log_path = log_path
+        self._seen = 0
+
+    def since_last(self) -> str:
+        lines = self._log_path.read_text(errors="replace").splitlines()
+        took = [float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(GC_MARK)]
+        new, self._seen = took[self._seen:], len(took)
+        return f"{len(new)}, {max(new):.1f}" if new else "0"
+
+
+def row(label: str, pending: int, took: list[float], collections: str) -> str:
     cuts = statistics.quantiles(took, n=100, method="inclusive")
     stalls = sum(t >= STALL_MS for t in took)
     return (f"| {label} | {pending} | {len(took)} | {cuts[49]:.2f} | {cuts[89]:.2f} "
-            f"| {cuts[98]:.2f} | {max(took):.1f} | {stalls} |")
+            f"| {cuts[98]:.2f} | {max(took):.1f} | {stalls} | {collections} |")
 
 
 def main() -> None:
@@ -135,27 +169,31 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="sandbox-stall-"))
     port = free_port()
-    sandbox = Proc("sandbox", [sys.executable, "-m", "gateway", "sandbox", "--host", "127.0.0.1",
-                               "--port", str(port), "--sandbox-tick", "86400",
-                               "--log-format", "json"], tmp, CPU_SANDBOX)
+    sandbox = Proc("sandbox", [sys.executable, "-c", SANDBOX_LOGGING_COLLECTIONS, "sandbox",
+                               "--host", "127.0.0.1", "--port", str(port),
+                               "--sandbox-tick", "86400", "--log-format", "json"],
+                   tmp, CPU_SANDBOX)
+    collections = Collections(sandbox.log_path)
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_http(base_url + "/healthz", sandbox)
         asyncio.run(fill(base_url, WARM_UP, 1))
+        collections.since_last()  # start-up's and warm-up's do not count
         pending = WARM_UP
         print(f"sandbox log in {sandbox.log_path}; a stall is a send taking >= {STALL_MS} ms\n")
         print("| measured after | messages pending | sends timed | p50 ms | p90 ms | p99 ms "
-              "| max ms | stalls |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+              "| max ms | stalls | sandbox full collections since the row before: count, "
+              "longest ms |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         took = asyncio.run(latencies(base_url, args.sends))
-        print(row("start", pending, took), flush=True)
+        print(row("start", pending, took, collections.since_last()), flush=True)
         pending += len(took)
         for i in range(args.rounds):
             secs = asyncio.run(fill(base_url, args.fill, args.connections))
             pending += args.fill
             took = asyncio.run(latencies(base_url, args.sends))
             label = f"fill {i + 1}: {args.fill} sends at {args.fill / secs:.0f}/s"
-            print(row(label, pending, took), flush=True)
+            print(row(label, pending, took, collections.since_last()), flush=True)
             pending += len(took)
         print(f"\nsandbox RSS {sandbox.rss_mib():.0f} MiB, CPU {sandbox.cpu_seconds():.1f} s")
     finally:
