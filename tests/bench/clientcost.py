@@ -132,9 +132,11 @@ def main(argv: list[str] | None = None) -> None:
 async def _seed(url: str) -> str:
     base = CURRENT.format(acc=READ_ACCOUNT)
     form = {"To": "+14155551212", "From": "+14155550000", "Body": "clientcost"}
-    async with aiohttp.ClientSession(headers={"Authorization": AUTH}) as session:
-        async with session.post(url + base + "/Messages.json", data=form) as resp:
-            sid = (await resp.json())["sid"]
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": AUTH}) as session,
+        session.post(url + base + "/Messages.json", data=form) as resp,
+    ):
+        sid = (await resp.json())["sid"]
     return f"{base}/Messages/{sid}.json"
 
 
