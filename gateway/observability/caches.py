@@ -24,6 +24,7 @@ from gateway.callbacks.dedup import ReportedMessages
 from gateway.cursor_cache import CursorCache
 from gateway.dialects.v2008.render import message_row, message_xml
 from gateway.mapping.numbers import normalise
+from gateway.observability.logs import mask_path
 from gateway.observability.metrics import register_cache
 from gateway.upstream.wire import message_of
 
@@ -70,8 +71,10 @@ def _register_lru(app: web.Application, name: str, cached: _LruCached) -> None:
 
 def register_translation_caches(app: web.Application) -> None:
     """The process-wide translation caches (``functools.lru_cache``): parsed legacy numbers,
-    current-API messages read again, 2008 rows, serialised 2008 messages."""
+    current-API messages read again, 2008 rows, serialised 2008 messages, masked paths for the
+    access line."""
     _register_lru(app, "phone_numbers", normalise)
     _register_lru(app, "messages", message_of)
     _register_lru(app, "v2008_rows", message_row)
     _register_lru(app, "v2008_message_xml", message_xml)
+    _register_lru(app, "access_log_paths", mask_path)

@@ -20,7 +20,7 @@ from gateway.config import Settings
 from gateway.observability import context
 from gateway.observability import metrics as metrics_mod
 from gateway.observability.health import Lifecycle
-from gateway.observability.logs import ACCESS_LOGGER, loggable_query, mask_text
+from gateway.observability.logs import ACCESS_LOGGER, loggable_query, mask_path
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 
@@ -51,7 +51,7 @@ def _log_access(
     mask: bool,
 ) -> None:
     up_status, up_seconds, up_count = up
-    path = mask_text(request.path) if mask else request.path
+    path = mask_path(request.path) if mask else request.path
     access = {
         "request_id": obs.request_id,
         "method": request.method,

@@ -46,7 +46,7 @@ async def test_paging_and_number_caches_and_upstream_requests_per_list(
     gateway = await make_gateway(upstream_page_size=2, total_mode="exact")
     empty = await scrape(gateway)
     for name in ("paging_cursors", "paging_totals", "callback_dedup", "phone_numbers",
-                 "messages", "v2008_rows", "v2008_message_xml"):
+                 "messages", "v2008_rows", "v2008_message_xml", "access_log_paths"):
         for family in CACHE_FAMILIES:
             assert f'sms_gateway_cache_{family}{{cache="{name}"}}' in empty, (name, family)
     assert cache(empty, "paging_cursors", "entries") == 0

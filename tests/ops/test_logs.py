@@ -14,7 +14,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.observability.logs import configure_logging, mask_number, mask_text
+from gateway.observability.logs import configure_logging, mask_number, mask_path, mask_text
 from tests.ops.conftest import ACCOUNT, AUTH, TOKEN, FakeUpstream
 
 LIST = f"/2008-08-01/Accounts/{ACCOUNT}/SMS/Messages"
@@ -60,6 +60,16 @@ def test_mask_text_leaves_sids_and_dates_alone() -> None:
     assert mask_text(text) == (
         "to +1415***1212 sid SM1234567890123456789012345678901a on 2010-08-16 03:45:01"
     )
+
+
+def test_masked_paths_are_masked_like_any_text_and_reused() -> None:
+    path = "/2008-08-01/Accounts/AC1/SMS/Messages/+14155551212/4155551212"
+    assert mask_path(path) == mask_text(path) == (
+        "/2008-08-01/Accounts/AC1/SMS/Messages/+1415***1212/415***1212"
+    )
+    hits = mask_path.cache_info().hits
+    assert mask_path(path) == mask_text(path)
+    assert mask_path.cache_info().hits == hits + 1
 
 
 async def test_access_log_has_no_secrets_and_masks_numbers(
