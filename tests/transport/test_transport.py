@@ -5,7 +5,7 @@ loop and on uvloop, which production uses.
 
 Bodies of known size, chunked and gzip bodies, their bounding and the observation of attempts
 are in tests/perf/test_upstream_client_path.py; the fault matrix through the retry rules is in
-test_upstream_faults.py."""
+tests/reliability/test_upstream_faults.py."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from gateway.model import Credentials
 from gateway.upstream.http import UpstreamClient
 from gateway.upstream.retry import RetryPolicy
 from gateway.upstream.transport import Answer, Broken, Pool, TimedOut, TooLarge, Unreachable
-from tests.reliability.raw_upstream import Connection, RawServer, Request, answer
+from tests.transport.raw_upstream import Connection, RawServer, Request, answer
 
 Reader = asyncio.StreamReader
 Writer = asyncio.StreamWriter
@@ -38,25 +38,12 @@ MakeServer = Callable[..., Awaitable[TestServer]]
 CREDS = Credentials("AC" + "1" * 32, "token")
 
 
-# pytest-asyncio's replacement (a pytest_asyncio_loop_factories hook) can only live in a
-# conftest; _on_the_loop_asked_for fails loudly should the override stop taking effect.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Overriding the \"event_loop_policy\" fixture:DeprecationWarning"
-)
-
-
-@pytest.fixture(params=["asyncio", "uvloop"])
-def event_loop_policy(request: pytest.FixtureRequest) -> asyncio.AbstractEventLoopPolicy:
-    if request.param == "uvloop":
-        uvloop = pytest.importorskip("uvloop")
-        return uvloop.EventLoopPolicy()
-    return asyncio.DefaultEventLoopPolicy()
-
-
 @pytest.fixture(autouse=True)
-async def _on_the_loop_asked_for(event_loop_policy: asyncio.AbstractEventLoopPolicy) -> None:
-    loop = asyncio.get_running_loop()
-    assert type(loop).__module__.split(".")[0] == type(event_loop_policy).__module__.split(".")[0]
+async def _on_the_loop_asked_for(request: pytest.FixtureRequest) -> None:
+    # tests/transport/conftest.py asks for both loops; fail loudly should that stop working.
+    wanted = "uvloop" if "[uvloop" in request.node.name else "asyncio"
+    assert wanted in request.node.name, request.node.name
+    assert type(asyncio.get_running_loop()).__module__.split(".")[0] == wanted
 
 
 @pytest.fixture

@@ -1,0 +1,23 @@
+"""Every async test here runs twice: on asyncio's default event loop and on uvloop, which the
+gateway runs on in production (pytest-asyncio's loop-factory hook parametrizes them)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+
+import pytest
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    factories: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
+        "asyncio": asyncio.new_event_loop
+    }
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is in the test extra
+        return factories
+    factories["uvloop"] = uvloop.new_event_loop
+    return factories
