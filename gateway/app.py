@@ -9,6 +9,7 @@ from aiohttp import web
 
 from gateway import budget, observability
 from gateway.config import Settings
+from gateway.console import install as console
 from gateway.guard import guard
 from gateway.observability.caches import (
     register_callback_dedup,
@@ -81,5 +82,6 @@ def create_app(settings: Settings, upstream_url: str | None = None) -> web.Appli
     passthrough.setup(app)  # after sms2010: its /2010-04-01/ catch-all must match last
     callback_routes.setup(app)
     register_callback_dedup(app, app[callback_routes.CALLBACKS].reported)
+    console.setup(app, settings)
     register_translation_caches(app)
     return app

@@ -21,3 +21,9 @@ TWILIO_CODE = RequestKey("gw.twilio_code", object)
 UPSTREAM_STATUS = RequestKey("gw.upstream_status", int)
 UPSTREAM_SECONDS = RequestKey("gw.upstream_seconds", float)
 UPSTREAM_REQUESTS = RequestKey("gw.upstream_requests", int)
+# The legacy features the request used (names from gateway.console.features), for the ledger
+# of legacy clients; handlers add to it with gateway.console.features.note().
+LEGACY_FEATURES = RequestKey("gw.legacy_features", frozenset)
+# A legacy list's position: (filter key, page size, page), for telling a client that follows
+# nextpageuri from one that jumps to page N (gateway.console.features.note_list sets it).
+LIST_POSITION = RequestKey("gw.list_position", tuple)

@@ -136,12 +136,15 @@ async def _start_sandbox(settings: Settings) -> tuple[web.AppRunner, str]:
 async def _start_metrics_port(
     settings: Settings, app: web.Application | None
 ) -> web.AppRunner | None:
+    from gateway.console.install import mount_on_ops_port
     from gateway.observability.metrics import METRICS, create_metrics_app
 
     if not settings.metrics_port:
         return None
     metrics = app[METRICS] if app is not None else None
-    runner, port = await _start(create_metrics_app(metrics), settings.host, settings.metrics_port)
+    ops_app = create_metrics_app(metrics)
+    mount_on_ops_port(ops_app, app)
+    runner, port = await _start(ops_app, settings.host, settings.metrics_port)
     log.info("metrics on http://%s:%d/metrics", settings.host, port)
     return runner
 
@@ -152,16 +155,21 @@ async def serve_gateway(
     """One gateway process. ``upstream_url`` and ``reuse_port`` are given by the supervisor to
     its workers."""
     from gateway.app import create_app
+    from gateway.console.install import attach_sandbox
     from gateway.observability import LIFECYCLE
+    from gateway.sandbox.keys import SANDBOX
 
     signals = _Signals()
     runners: list[web.AppRunner] = []
     try:
+        sandbox_runner = None
         if settings.sandbox and upstream_url is None:
             sandbox_runner, upstream_url = await _start_sandbox(settings)
             runners.append(sandbox_runner)
         upstream_url = upstream_url or settings.upstream_url
         app = create_app(settings, upstream_url)
+        if sandbox_runner is not None:
+            attach_sandbox(app, sandbox_runner.app[SANDBOX])
         runner, port = await _start(
             app, settings.host, settings.port,
             shutdown_timeout=_STRAGGLER_TIMEOUT, reuse_port=reuse_port, limits=settings,

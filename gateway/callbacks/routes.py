@@ -49,6 +49,7 @@ from gateway.callbacks.urls import (
 )
 from gateway.callbacks.wrap import relay_url
 from gateway.config import Settings
+from gateway.console import features
 from gateway.mapping.numbers import render_2008
 from gateway.observability.metrics import callback_outcome
 from gateway.signing import validate_signature
@@ -314,6 +315,8 @@ async def _inbound(request: web.Request) -> web.StreamResponse:
         state.count(INBOUND, exc.outcome)
         return web.Response(body=EMPTY_RESPONSE, content_type=TWIML)
     reply, usable = _twiml_reply(state, target, answer)
+    if usable and b"<Sms" in answer.body:
+        features.note(request, (features.SMS_TWIML,))
     state.count(INBOUND, "delivered" if usable else "legacy_error")
     return web.Response(body=reply, content_type=TWIML)
 

@@ -19,6 +19,7 @@ from urllib.parse import unquote_to_bytes
 from aiohttp import BasicAuth, hdrs, web
 
 from gateway import errors, reqctx
+from gateway.console import features
 from gateway.mapping.dates import parse_day
 from gateway.mapping.numbers import parse_number
 from gateway.model import ApiError, Credentials, ListFilter, ListQuery, Message, SendRequest
@@ -366,6 +367,7 @@ async def read_send(
     """A legacy send from the request's form: parsed by the dialect's ``parse``, its
     StatusCallback replaced by the one to forward upstream (:func:`upstream_status_callback`)."""
     send = parse(await read_form(request))
+    features.note(request, features.of_send(send))
     if not send.status_callback:
         return send
     return dataclasses.replace(

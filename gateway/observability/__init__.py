@@ -28,10 +28,13 @@ from gateway.observability.metrics import (
     deactivate,
     metrics_handler,
 )
-from gateway.observability.middleware import make_middleware
+from gateway.observability.middleware import ANSWER_HOOKS, make_middleware
 from gateway.observability.trace import upstream_trace_config
 
-__all__ = ["LIFECYCLE", "METRICS", "Lifecycle", "setup", "trace_configs", "upstream_observer"]
+__all__ = [
+    "ANSWER_HOOKS", "LIFECYCLE", "METRICS", "Lifecycle", "setup", "trace_configs",
+    "upstream_observer",
+]
 
 
 async def _process_default_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -48,7 +51,8 @@ def setup(app: web.Application, settings: Settings, upstream_url: str) -> None:
     app[PROBE] = UpstreamProbe(
         upstream_url, settings.upstream_connect_timeout, settings.readiness_cache
     )
-    app.middlewares.insert(0, make_middleware(settings, metrics, lifecycle))
+    hooks = app[ANSWER_HOOKS] = []
+    app.middlewares.insert(0, make_middleware(settings, metrics, lifecycle, hooks))
     app.cleanup_ctx.append(_process_default_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

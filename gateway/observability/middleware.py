@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -23,9 +23,16 @@ from gateway.observability.health import Lifecycle
 from gateway.observability.logs import ACCESS_LOGGER, loggable_query, mask_path
 
 access_log = logging.getLogger(ACCESS_LOGGER)
+log = logging.getLogger("gateway.observability")
 
 # Probes and scrapes arrive every few seconds; they are logged at DEBUG only.
 _QUIET_DIALECT = "ops"
+
+# Called after every answer with the request, its reqctx figures, the status and the response
+# (None when an HTTP exception is the answer); may add headers to the response. The migration
+# console's ledger and sunset headers are such hooks (gateway/console/).
+AnswerHook = Callable[[web.Request, Mapping[Any, Any], int, web.StreamResponse | None], None]
+ANSWER_HOOKS = web.AppKey("answer_hooks", list[AnswerHook])
 
 
 def _upstream(
@@ -79,9 +86,13 @@ def _log_access(
 
 
 def make_middleware(
-    settings: Settings, metrics: metrics_mod.Metrics, lifecycle: Lifecycle
+    settings: Settings,
+    metrics: metrics_mod.Metrics,
+    lifecycle: Lifecycle,
+    hooks: list[AnswerHook] | None = None,
 ) -> Middleware:
     mask = settings.log_mask_numbers
+    answer_hooks = hooks if hooks is not None else []
 
     @web.middleware
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -92,6 +103,7 @@ def make_middleware(
         metrics.in_flight.inc()
         lifecycle.request_started()
         status = 500
+        response: web.StreamResponse | None = None
         try:
             response = await handler(request)
             status = response.status
@@ -111,6 +123,11 @@ def make_middleware(
             # The handlers' reqctx figures, copied once: a request's own get() raises and
             # catches a KeyError for every key a handler did not set.
             ctx = dict(request)
+            for hook in answer_hooks:
+                try:
+                    hook(request, ctx, status, response)
+                except Exception:  # a hook's bug must not cost the client its answer
+                    log.exception("answer hook %r failed", hook)
             metrics.observe_request(ctx, status, seconds)
             up = _upstream(ctx, obs)
             dialect = ctx.get(reqctx.DIALECT)

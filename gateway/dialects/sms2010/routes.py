@@ -15,6 +15,7 @@ from aiohttp import web
 
 from gateway import reqctx
 from gateway.app import SETTINGS, UPSTREAM
+from gateway.console import features
 from gateway.dialects import common
 from gateway.dialects.sms2010 import parse, render
 from gateway.model import Message
@@ -68,6 +69,7 @@ async def messages_list(request: web.Request) -> web.Response:
         query = parse.parse_list(pairs, settings)
         page = await upstream.list(creds, account_sid, query)
         request[reqctx.UPSTREAM_REQUESTS] = page.upstream_requests
+        features.note_list(request, pairs, query, page)
         envelope = render.page_record(
             page,
             parse.list_path(account_sid, fmt),

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from gateway import reqctx
 from gateway.app import SETTINGS, UPSTREAM
+from gateway.console import features
 from gateway.dialects import common
 from gateway.dialects.v2008 import parse, render
 
@@ -62,9 +63,11 @@ async def messages_list(request: web.Request) -> web.Response:
         return _response(render.render_message(out_fmt, row), 201, Location=location)
 
     if request.method in ("GET", "HEAD"):
-        query = parse.parse_list(common.query_pairs(request), settings)
+        pairs = common.query_pairs(request)
+        query = parse.parse_list(pairs, settings)
         page = await upstream.list(creds, account_sid, query)
         request[reqctx.UPSTREAM_REQUESTS] = page.upstream_requests
+        features.note_list(request, pairs, query, page)
         attrs = render.page_attributes(
             page, parse.list_path(account_sid, fmt), common.filter_pairs(query.filter)
         )

@@ -1,0 +1,87 @@
+"""A world for the console tests: the sandbox (playing Twilio, tick 0), a gateway in front of
+it on a known public URL with the console on, and a legacy app for webhooks to reach."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.console.install import attach_sandbox
+from gateway.console.keys import CONSOLE
+from gateway.sandbox.app import SANDBOX, create_sandbox_app
+from tests.callbacks.conftest import ACCOUNT, OTHER_ACCOUNT, OTHER_TOKEN, TOKEN, gateway_settings
+from tests.support.auth import basic_auth
+
+CONSOLE_TOKEN = "console-token-for-tests-0123"
+CONSOLE_AUTH = basic_auth("ops", CONSOLE_TOKEN)
+SENDER = "+15005550006"
+SERVER = Callable[..., Awaitable[TestServer]]
+
+__all__ = ["ACCOUNT", "OTHER_ACCOUNT", "OTHER_TOKEN", "TOKEN"]
+
+
+@dataclass
+class World:
+    sandbox: web.Application
+    gateway: web.Application
+    url: str
+    settings: Settings
+    http: aiohttp.ClientSession
+
+    async def legacy(
+        self, method: str, path: str, account: str, token: str, agent: str, **kw: Any
+    ) -> aiohttp.ClientResponse:
+        headers = {**basic_auth(account, token), "User-Agent": agent}
+        resp = await self.http.request(method, self.url + path, headers=headers, **kw)
+        await resp.read()
+        return resp
+
+    async def console(self, path: str, **kw: Any) -> aiohttp.ClientResponse:
+        kw.setdefault("headers", CONSOLE_AUTH)
+        resp = await self.http.get(self.url + path, **kw)
+        await resp.read()
+        return resp
+
+    async def flush(self) -> None:
+        ledger = self.gateway[CONSOLE].ledger
+        assert ledger is not None
+        await ledger.flush()
+
+
+async def start_world(aiohttp_server: SERVER, **changes: Any) -> tuple[World, TestServer]:
+    sandbox = create_sandbox_app(tick=0)
+    sandbox_server = await aiohttp_server(sandbox)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    public = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = gateway_settings(
+        public_url=public, console_token=CONSOLE_TOKEN, sandbox=True,
+        ledger_flush_interval=3600.0,
+    )
+    settings = dataclasses.replace(settings, **changes)
+    gateway = create_app(settings, str(sandbox_server.make_url("")).rstrip("/"))
+    attach_sandbox(gateway, sandbox[SANDBOX])
+    server = TestServer(gateway, socket_factory=lambda *_: sock)
+    await server.start_server()
+    http = aiohttp.ClientSession()
+    return World(sandbox, gateway, public, settings, http), server
+
+
+@pytest.fixture
+async def world(aiohttp_server: SERVER) -> AsyncIterator[World]:
+    w, server = await start_world(aiohttp_server)
+    try:
+        yield w
+    finally:
+        await w.http.close()
+        await server.close()
