@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,7 @@ from gateway.state.memory import MemoryStore
 from gateway.state.open import open_store
 from gateway.state.redis import RedisStore
 from gateway.state.url import has_password, mask_url, scheme_of
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import RedisServer, require_redis_server
 
 
 def _info_calls(server: RedisServer) -> int:
@@ -168,3 +169,15 @@ def test_mask_url(url: str, masked: str) -> None:
     assert mask_url(url) == masked
     assert "s3cret" not in mask_url(url)
     assert has_password(url) == (url != masked)
+
+
+def test_missing_server_skips_locally_and_fails_under_ci(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install redis-server"):
+        require_redis_server()
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install redis-server"):
+        require_redis_server()
