@@ -17,6 +17,7 @@ from gateway.observability.caches import (
     register_translation_caches,
 )
 from gateway.paging import Paginator
+from gateway.state import service as state_service
 from gateway.upstream.base import Upstream
 from gateway.upstream.limit import BoundedUpstreamClient
 from gateway.upstream.messages import MessagesUpstream
@@ -77,6 +78,7 @@ def create_app(settings: Settings, upstream_url: str | None = None) -> web.Appli
     app[UPSTREAM_URL] = upstream_url or settings.upstream_url
     app.cleanup_ctx.append(_upstream_ctx)
     observability.setup(app, settings, app[UPSTREAM_URL])
+    state_service.setup(app, settings)
     v2008_routes.setup(app)
     sms2010_routes.setup(app)
     passthrough.setup(app)  # after sms2010: its /2010-04-01/ catch-all must match last

@@ -19,26 +19,25 @@ from gateway.console.ledger import Ledger
 from gateway.console.metrics import LedgerMetrics
 from gateway.observability import ANSWER_HOOKS, METRICS
 from gateway.sandbox.service import Sandbox
-from gateway.state.base import StateStore
-from gateway.state.memory import MemoryStore
+from gateway.state.service import STATE_STORE
 
 _RELAYED = frozenset({"callback", "inbound"})
 
 
-def _store(app: web.Application) -> StateStore:
-    # Until the app opens the configured shared store, the ledger keeps one of its own in the
-    # process (memory://): every replica then shows only its own traffic.
-    return MemoryStore()
-
-
-async def _flush_ctx(app: web.Application) -> AsyncIterator[None]:
-    ledger = app[CONSOLE].ledger
-    assert ledger is not None  # registered only with a ledger
-    task = asyncio.create_task(ledger.run())
+async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The process's state store (opened by gateway.state.service's context, which runs
+    first) for the console and the ledger, and the ledger's flush task."""
+    state = app[CONSOLE]
+    state.store = app[STATE_STORE]
+    task = None
+    if state.ledger is not None:
+        state.ledger.store = state.store
+        task = asyncio.create_task(state.ledger.run())
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class _RelayLog:
@@ -65,18 +64,18 @@ class _RelayLog:
 
 
 def setup(app: web.Application, settings: Settings) -> ConsoleState:
-    """Install the console on the gateway ``app`` (after observability.setup)."""
+    """Install the console on the gateway ``app`` (after observability.setup and
+    gateway.state.service.setup)."""
     today = datetime.now(UTC).date()
-    store = _store(app)
     ledger = None
     if settings.ledger:
         metrics = LedgerMetrics(app[METRICS].registry)
-        ledger = Ledger(store, settings, on_flush=metrics.on_flush)
-    state = app[CONSOLE] = ConsoleState(settings, store, ledger, today)
+        ledger = Ledger(None, settings, on_flush=metrics.on_flush)
+    state = app[CONSOLE] = ConsoleState(settings, None, ledger, today)
+    app.cleanup_ctx.append(_store_ctx)
     hooks = app[ANSWER_HOOKS]
     if ledger is not None:
         hooks.append(ledger.observe)
-        app.cleanup_ctx.append(_flush_ctx)
     values = sunset.headers(settings, today)
     if values:
         hooks.append(sunset.SunsetHeaders(values))

@@ -28,7 +28,8 @@ class Relay:
 @dataclass(slots=True)
 class ConsoleState:
     settings: Settings
-    store: StateStore
+    # The process's state store, once the app has started (None before).
+    store: StateStore | None
     ledger: Ledger | None
     started: date
     # The embedded sandbox, in --sandbox mode (same process): its messages and the form.

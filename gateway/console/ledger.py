@@ -110,12 +110,13 @@ class _Caps:
 class Ledger:
     def __init__(
         self,
-        store: StateStore,
+        store: StateStore | None,
         settings: Settings,
         *,
         clock: Callable[[], float] = time.time,
         on_flush: FlushObserver | None = None,
     ) -> None:
+        # Set when the app's store is open (the ledger exists before it).
         self.store = store
         self.clock = clock
         self.interval = settings.ledger_flush_interval
@@ -206,12 +207,15 @@ class Ledger:
         (merged with newer ones, which the caps bound) for the next flush: False."""
         async with self._flush_lock:
             requests, features = self._requests, self._features
+            store = self.store
+            if store is None:  # the app has not started: nothing to flush to yet
+                return False
             if not requests and not features:
                 return True
             self._requests, self._features = {}, {}
             now = self.clock()
             try:
-                await self._write(requests, features, now)
+                await self._write(store, requests, features, now)
             except StoreUnavailable as exc:
                 self._merge_back(requests, features)
                 self._synced_day = None  # what the store holds is unknown now: re-read it
@@ -233,23 +237,29 @@ class Ledger:
         for fkey, count in features.items():
             self._features[fkey] = self._features.get(fkey, 0) + count
 
-    async def _sync_caps(self, pending: dict[str, set[str]], today: date) -> _Caps:
+    async def _sync_caps(
+        self, store: StateStore, pending: dict[str, set[str]], today: date
+    ) -> _Caps:
         """The caps as the store has them: re-read on a new day, or when this flush brings an
         account or a client this process has not seen in the store (another replica may have
         written it meanwhile)."""
         caps = self._stored
         if self._synced_day != today or not set(pending) <= caps.accounts:
             caps = _Caps(self._max_accounts, self._max_clients)
-            caps.accounts = await self.store.set_members(ACCOUNTS_KEY)
+            caps.accounts = await store.set_members(ACCOUNTS_KEY)
             self._synced_day = today
         for account in (set(pending) | {OTHER}) & caps.accounts:
             known = caps.clients.get(account)
             if known is None or not pending.get(account, set()) <= known:
-                caps.clients[account] = await self.store.set_members(clients_key(account))
+                caps.clients[account] = await store.set_members(clients_key(account))
         return caps
 
     async def _write(
-        self, requests: dict[RequestKey, int], features: dict[FeatureKey, int], now: float
+        self,
+        store: StateStore,
+        requests: dict[RequestKey, int],
+        features: dict[FeatureKey, int],
+        now: float,
     ) -> None:
         moment = datetime.fromtimestamp(now, UTC)
         today, hour = moment.date(), f"h{SEP}{moment.hour:02d}"
@@ -257,7 +267,7 @@ class Ledger:
         pending: dict[str, set[str]] = {}
         for key in (*requests, *features):
             pending.setdefault(key[0], set()).add(key[1])
-        caps = await self._sync_caps(pending, today)
+        caps = await self._sync_caps(store, pending, today)
         self._new_clients = 0
         fields: dict[str, dict[str, int]] = {}
         seen: dict[str, set[str]] = {}
@@ -279,7 +289,7 @@ class Ledger:
         new_accounts = caps.accounts - before.accounts
         new_clients = {a for a, c in caps.clients.items() if c != before.clients.get(a)}
 
-        store, ttl = self.store, self.ttl
+        ttl = self.ttl
         if new_accounts or fresh_day:
             await store.set_add(ACCOUNTS_KEY, sorted(fields), ttl)
         stamp = str(int(now)).encode()

@@ -69,6 +69,8 @@ async def _ledger(state: ConsoleState, only: str | None = None) -> view_mod.Ledg
     # This replica's counts first, so that the page shows what it has just served.
     if state.ledger is not None:
         await state.ledger.flush()
+    if state.store is None:
+        raise StoreUnavailable("the state store is not open yet")
     return await view_mod.load(state.store, time.time(), only)
 
 
