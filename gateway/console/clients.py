@@ -10,6 +10,8 @@ import re
 from functools import lru_cache
 from typing import Final
 
+from gateway.observability.logs import mask_text
+
 NO_USER_AGENT: Final = "(none)"
 MAX_LENGTH: Final = 48
 
@@ -26,9 +28,10 @@ def normalise_user_agent(header: str) -> str:
         return NO_USER_AGENT
     name, major, minor = match.groups()
     name = name[:MAX_LENGTH]
-    if major is None:
-        return name
-    return f"{name}/{major[:6]}" + (f".{minor[:6]}" if minor is not None else "")
+    if major is not None:
+        name += f"/{major[:6]}" + (f".{minor[:6]}" if minor is not None else "")
+    # A number in a header is masked as the logs mask it.
+    return mask_text(name)
 
 
 def client_id(user_agent: str, remote: str | None, with_address: bool) -> str:

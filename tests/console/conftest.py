@@ -19,7 +19,14 @@ from gateway.config import Settings
 from gateway.console.install import attach_sandbox
 from gateway.console.keys import CONSOLE
 from gateway.sandbox.app import SANDBOX, create_sandbox_app
-from tests.callbacks.conftest import ACCOUNT, OTHER_ACCOUNT, OTHER_TOKEN, TOKEN, gateway_settings
+from tests.callbacks.conftest import (
+    ACCOUNT,
+    OTHER_ACCOUNT,
+    OTHER_TOKEN,
+    TOKEN,
+    gateway_settings,
+    legacy,
+)
 from tests.support.auth import basic_auth
 
 CONSOLE_TOKEN = "console-token-for-tests-0123"
@@ -27,7 +34,7 @@ CONSOLE_AUTH = basic_auth("ops", CONSOLE_TOKEN)
 SENDER = "+15005550006"
 SERVER = Callable[..., Awaitable[TestServer]]
 
-__all__ = ["ACCOUNT", "OTHER_ACCOUNT", "OTHER_TOKEN", "TOKEN"]
+__all__ = ["ACCOUNT", "OTHER_ACCOUNT", "OTHER_TOKEN", "TOKEN", "legacy"]  # legacy: a fixture
 
 
 @dataclass
@@ -35,6 +42,7 @@ class World:
     sandbox: web.Application
     gateway: web.Application
     url: str
+    sandbox_url: str
     settings: Settings
     http: aiohttp.ClientSession
 
@@ -51,6 +59,14 @@ class World:
         resp = await self.http.get(self.url + path, **kw)
         await resp.read()
         return resp
+
+    async def add_number(self, number: str, sms_url: str) -> None:
+        """Give the sandbox number an SMS URL, through the sandbox's own API."""
+        async with self.http.post(
+            f"{self.sandbox_url}/2010-04-01/Accounts/{ACCOUNT}/IncomingPhoneNumbers.json",
+            data={"PhoneNumber": number, "SmsUrl": sms_url}, headers=basic_auth(ACCOUNT, TOKEN),
+        ) as resp:
+            assert resp.status == 201, await resp.text()
 
     async def flush(self) -> None:
         ledger = self.gateway[CONSOLE].ledger
@@ -69,12 +85,13 @@ async def start_world(aiohttp_server: SERVER, **changes: Any) -> tuple[World, Te
         ledger_flush_interval=3600.0,
     )
     settings = dataclasses.replace(settings, **changes)
-    gateway = create_app(settings, str(sandbox_server.make_url("")).rstrip("/"))
+    sandbox_url = str(sandbox_server.make_url("")).rstrip("/")
+    gateway = create_app(settings, sandbox_url)
     attach_sandbox(gateway, sandbox[SANDBOX])
     server = TestServer(gateway, socket_factory=lambda *_: sock)
     await server.start_server()
     http = aiohttp.ClientSession()
-    return World(sandbox, gateway, public, settings, http), server
+    return World(sandbox, gateway, public, sandbox_url, settings, http), server
 
 
 @pytest.fixture
