@@ -21,41 +21,20 @@ from gateway.sandbox.app import LIFECYCLE
 from tests.callbacks.conftest import LegacyApp
 from tests.console.conftest import (
     ACCOUNT,
+    BODY,
     CONSOLE_AUTH,
     CONSOLE_TOKEN,
     OTHER_ACCOUNT,
     OTHER_TOKEN,
-    SENDER,
+    PHP_AGENT,
     TOKEN,
     World,
     start_world,
+    traffic,
 )
 from tests.support.auth import basic_auth
 
 SERVER = Callable[..., Awaitable[TestServer]]
-BODY = "Meet me at the usual place 7781"
-PYTHON_AGENT = "twilio-python/5.6.0 (Python 2.7.18)"
-PHP_AGENT = "twilio-php/2.0.8 (PHP 5.3)"
-
-
-async def traffic(world: World) -> None:
-    """Two accounts, two clients, two dialects, several legacy features."""
-    base1 = f"/2010-04-01/Accounts/{ACCOUNT}/SMS/Messages"
-    resp = await world.legacy("POST", base1 + ".json", ACCOUNT, TOKEN, PYTHON_AGENT,
-                              data={"From": SENDER, "To": "+14158675309", "Body": BODY})
-    assert resp.status == 201
-    for query in ("?PageSize=100", "?PageSize=100&Page=1", "?DateSent>=2026-01-01&Page=4"):
-        resp = await world.legacy("GET", base1 + ".json" + query, ACCOUNT, TOKEN, PYTHON_AGENT)
-        assert resp.status == 200, await resp.text()
-    base2 = f"/2008-08-01/Accounts/{OTHER_ACCOUNT}/SMS/Messages"
-    resp = await world.legacy("POST", base2, OTHER_ACCOUNT, OTHER_TOKEN, PHP_AGENT,
-                              data={"From": SENDER, "To": "(415) 867-5309", "Body": BODY})
-    assert resp.status == 201
-    resp = await world.legacy("POST", base2, OTHER_ACCOUNT, OTHER_TOKEN, PHP_AGENT,
-                              data={"From": SENDER, "To": "4158675309", "Body": "x" * 161})
-    assert resp.status == 400
-    resp = await world.legacy("GET", base2 + ".csv", OTHER_ACCOUNT, OTHER_TOKEN, PHP_AGENT)
-    assert resp.status == 200
 
 
 async def test_without_a_token_the_console_is_not_there(aiohttp_server: SERVER) -> None:
