@@ -25,6 +25,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any, Final
 
 from aiohttp import web
@@ -33,7 +34,7 @@ from cachetools import TTLCache
 from gateway import reqctx
 from gateway.config import Settings
 from gateway.console import features as feat
-from gateway.console.clients import client_id
+from gateway.console.clients import client_id, normalise_user_agent
 from gateway.state.base import StateStore, StoreUnavailable
 
 log = logging.getLogger("gateway.console.ledger")
@@ -70,6 +71,8 @@ def seen_key(account: str) -> str:
     return f"ledger:seen:{account}"
 
 
+# Paths repeat (pollers fetch the same messages and lists); bounded.
+@lru_cache(maxsize=1024)
 def format_of(path: str) -> str:
     tail = path.rstrip("/").rpartition("/")[2]
     suffix = tail.rpartition(".")[2].lower() if "." in tail else ""
@@ -157,10 +160,12 @@ class Ledger:
         # send every request once without credentials first).
         if not account or status == 401:
             return
-        account, client = self._local.bucket(
-            account,
-            client_id(request.headers.get("User-Agent", ""), request.remote, self._with_address),
-        )
+        agent = request.headers.get("User-Agent", "")
+        if self._with_address:
+            client = client_id(agent, request.remote, True)
+        else:
+            client = normalise_user_agent(agent)
+        account, client = self._local.bucket(account, client)
         operation = str(ctx.get(reqctx.OPERATION) or "none")
         fmt = format_of(request.path) if dialect in ("v2008", "sms2010") else _FORM
         key = (account, client, dialect, operation, fmt)
