@@ -320,8 +320,8 @@ class Settings:
     console_token: str = _opt(
         "",
         "GATEWAY_CONSOLE_TOKEN",
-        "Password of the migration console at /console/ (HTTP Basic, any user name); empty "
-        "turns the console off (it answers 404).",
+        "Password (16+ characters) of the migration console at /console/ (HTTP Basic, any user "
+        "name); empty turns the console off (it answers 404).",
         secret=True,
         cli=False,
     )

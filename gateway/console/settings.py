@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from gateway.config import ConfigError, Settings
 
 MAX_RETENTION_DAYS = 400
+MIN_TOKEN_LENGTH = 16
 # Below this the flush would be a store round trip per burst of requests.
 MIN_FLUSH_INTERVAL = 0.05
 
@@ -27,6 +28,11 @@ def sunset_date(s: Settings) -> date | None:
 
 
 def validate_console_settings(s: Settings) -> None:
+    if s.console_token and len(s.console_token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(
+            f"setting 'console_token' (GATEWAY_CONSOLE_TOKEN) must be at least "
+            f"{MIN_TOKEN_LENGTH} characters"
+        )
     sunset = sunset_date(s)
     deprecation = parse_date("deprecation_date", "GATEWAY_DEPRECATION_DATE", s.deprecation_date)
     if sunset and deprecation and deprecation > sunset:

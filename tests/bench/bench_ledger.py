@@ -3,6 +3,7 @@ ledger on and through one with it off, in one run, against one sandbox.
 
 Run:  /work/venv/bin/python -m tests.bench.bench_ledger              (about 2 minutes)
       /work/venv/bin/python -m tests.bench.bench_ledger --rounds 3 --seconds 3
+      /work/venv/bin/python -m tests.bench.bench_ledger --icount       (about 6 minutes)
 
 Processes as in bench_gateway: the sandbox (one-day tick) on CPU 1; both gateways (production
 defaults, JSON access log at INFO to a file, state store memory://, the ledger flushing every
@@ -11,6 +12,11 @@ rounds), for the 2008 fetch and the 2008 list page of 50; CPU per request is the
 /proc utime+stime over the wrk run divided by the requests it answered. The table gives the
 medians and the ledger's cost in percent of the gateway's CPU per request (goal: under 3).
 Requests carry a User-Agent, as real legacy clients' do, so the ledger tells them apart.
+
+CPU seconds on a shared 2-CPU machine move by several percent between identical runs, more
+than the ledger costs; ``--icount`` instead counts the gateway's instructions per request
+under callgrind (tests/bench/icount.py: sequential requests, repeatable within 0.5%), with
+the ledger on and off, in one run.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.bench import icount
 from tests.bench.bench_gateway import CPU_SANDBOX, CPU_SERVERS, PY, machine, operations, seed
 from tests.bench.procs import Load, Proc, free_port, wait_http, wrk
 
@@ -62,12 +69,38 @@ def cpu_per_request(proc: Proc, url: str, load: Load, connections: int, seconds:
     return spent / result.requests * 1e6, result.rps
 
 
+def count_instructions(requests: int) -> None:
+    """The gateway's instructions per fetch and per list with the ledger on and off (the
+    gateway is started with the environment, so GATEWAY_LEDGER switches it)."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-ledger-icount-"))
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    print(f"# {machine()}")
+    print(f"# k instructions per request, callgrind, {requests} sequential requests")
+    print("| operation | ledger on | ledger off | ledger cost |")
+    print("| --- | ---: | ---: | ---: |")
+    for op in ("fetch", "list"):
+        n = requests if op != "list" else max(requests // 3, 50)
+        k = {}
+        for state in ("true", "false"):
+            os.environ["GATEWAY_LEDGER"] = state
+            k[state] = icount.count(op, n, "gateway", tmp) / 1000
+        on, off = k["true"], k["false"]
+        print(f"| {op} | {on:,.0f} | {off:,.0f} | {(on - off) / off * 100:+.1f}% |", flush=True)
+    os.environ.pop("GATEWAY_LEDGER", None)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--icount", action="store_true",
+                   help="count instructions per request under callgrind instead")
+    p.add_argument("--requests", type=int, default=300, help="with --icount: per operation")
     args = p.parse_args(argv)
+    if args.icount:
+        count_instructions(args.requests)
+        return
     os.environ["WRK_USER_AGENT"] = USER_AGENT  # read by tests/bench/wrk_report.lua
     tmp = Path(tempfile.mkdtemp(prefix="bench-ledger-"))
     sandbox, sandbox_url, gateways = start(tmp)
