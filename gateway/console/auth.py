@@ -50,10 +50,11 @@ def nonce_of(request: web.Request) -> tuple[str, bool]:
     return secrets.token_hex(16), True
 
 
-def set_nonce(response: web.StreamResponse, nonce: str, path: str) -> None:
+def set_nonce(response: web.StreamResponse, nonce: str, path: str, secure: bool) -> None:
+    # Secure only when this connection is TLS: the console may be served on plain HTTP on an
+    # operations port inside a cluster, where a Secure cookie would never come back.
     response.set_cookie(
-        CSRF_COOKIE, nonce, path=path, httponly=True, samesite="Strict",
-        secure=False,  # the console may be served on plain HTTP inside a cluster
+        CSRF_COOKIE, nonce, path=path, httponly=True, samesite="Strict", secure=secure,
     )
 
 

@@ -23,6 +23,7 @@ from gateway.console import view as view_mod
 from gateway.console.keys import CONSOLE, ConsoleState
 from gateway.model import ACCOUNT_SID
 from gateway.observability.logs import mask_number
+from gateway.sandbox.service import Sandbox
 from gateway.state.base import StoreUnavailable
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -138,7 +139,7 @@ def _mask(state: ConsoleState) -> Callable[[str], str]:
     return mask_number if state.settings.log_mask_numbers else (lambda number: number)
 
 
-def _sandbox(state: ConsoleState) -> Any:
+def _sandbox(state: ConsoleState) -> Sandbox:
     if state.sandbox is None:
         raise web.HTTPNotFound(text="The sandbox view needs --sandbox.\n")
     return state.sandbox
@@ -157,7 +158,7 @@ async def sandbox_page(request: web.Request) -> web.Response:
     )
     response = _html(state, "Sandbox", content)
     if new:
-        auth.set_nonce(response, nonce, PREFIX + "/")
+        auth.set_nonce(response, nonce, PREFIX + "/", request.secure)
     return response
 
 
