@@ -144,7 +144,7 @@ async def _start_metrics_port(
         return None
     metrics = app[METRICS] if app is not None else None
     ops_app = create_metrics_app(metrics)
-    mount_on_ops_port(ops_app, app)
+    mount_on_ops_port(ops_app, app, settings)
     runner, port = await _start(ops_app, settings.host, settings.metrics_port)
     log.info("metrics on http://%s:%d/metrics", settings.host, port)
     return runner

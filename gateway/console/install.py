@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,8 @@ from gateway.console.metrics import LedgerMetrics
 from gateway.observability import ANSWER_HOOKS, METRICS
 from gateway.sandbox.service import Sandbox
 from gateway.state.service import STATE_STORE
+
+log = logging.getLogger("gateway.console")
 
 _RELAYED = frozenset({"callback", "inbound"})
 
@@ -91,10 +94,15 @@ def attach_sandbox(app: web.Application, sandbox: Sandbox) -> None:
     app[CONSOLE].sandbox = sandbox
 
 
-def mount_on_ops_port(ops_app: web.Application, gateway_app: web.Application | None) -> None:
+def mount_on_ops_port(
+    ops_app: web.Application, gateway_app: web.Application | None, settings: Settings
+) -> None:
     """With --console-on-ops-port: the console on the operations (metrics) app instead."""
-    if gateway_app is None or CONSOLE not in gateway_app:
+    if not (settings.console_token and settings.console_on_ops_port):
         return
-    state = gateway_app[CONSOLE]
-    if state.settings.console_token and state.settings.console_on_ops_port:
-        routes.mount(ops_app, state)
+    if gateway_app is None or CONSOLE not in gateway_app:
+        # The supervisor's operations port (--workers N) serves no gateway app.
+        log.warning("the console is not served on the supervisor's operations port; "
+                    "serve it on the main port (without --console-on-ops-port)")
+        return
+    routes.mount(ops_app, gateway_app[CONSOLE])

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestServer
 from gateway.callbacks.wrap import inbound_webhook_url
 from gateway.console import features as feat
 from gateway.console.install import mount_on_ops_port
+from gateway.observability import ANSWER_HOOKS
 from gateway.observability.metrics import METRICS, create_metrics_app, render
 from gateway.sandbox.app import LIFECYCLE
 from tests.callbacks.conftest import LegacyApp
@@ -204,7 +205,7 @@ async def test_console_on_the_operations_port(aiohttp_server: SERVER) -> None:
     try:
         assert (await world.console("/console/")).status == 404
         ops_app: web.Application = create_metrics_app(world.gateway[METRICS])
-        mount_on_ops_port(ops_app, world.gateway)
+        mount_on_ops_port(ops_app, world.gateway, world.settings)
         ops = await aiohttp_server(ops_app)
         resp = await world.http.get(ops.make_url("/console/api/ledger"), headers=CONSOLE_AUTH)
         assert resp.status == 200
@@ -221,6 +222,24 @@ async def test_ledger_off_counts_nothing(aiohttp_server: SERVER) -> None:
         await traffic(world)
         body = await (await world.console("/console/api/ledger")).json()
         assert body["ledger"] is False and body["accounts"] == []
+    finally:
+        await world.http.close()
+        await server.close()
+
+
+async def test_a_failing_answer_hook_costs_no_answer(aiohttp_server: SERVER) -> None:
+    world, server = await start_world(aiohttp_server)
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("a bug in a hook")
+
+    world.gateway[ANSWER_HOOKS].insert(0, broken)
+    try:
+        resp = await world.legacy("GET", f"/2008-08-01/Accounts/{ACCOUNT}/SMS/Messages",
+                                  ACCOUNT, TOKEN, PHP_AGENT)
+        assert resp.status == 200
+        ledger = await (await world.console("/console/api/ledger")).json()
+        assert ledger["accounts"][0]["requests_last_week"] == 1  # later hooks still ran
     finally:
         await world.http.close()
         await server.close()
