@@ -16,9 +16,12 @@ from aiohttp.test_utils import TestServer
 from gateway.callbacks.wrap import inbound_webhook_url
 from gateway.console import features as feat
 from gateway.console.install import mount_on_ops_port
+from gateway.console.keys import CONSOLE
 from gateway.observability import ANSWER_HOOKS
 from gateway.observability.metrics import METRICS, create_metrics_app, render
 from gateway.sandbox.app import LIFECYCLE
+from gateway.state.base import StoreUnavailable
+from gateway.state.memory import MemoryStore
 from tests.callbacks.conftest import LegacyApp
 from tests.console.conftest import (
     ACCOUNT,
@@ -243,3 +246,27 @@ async def test_a_failing_answer_hook_costs_no_answer(aiohttp_server: SERVER) -> 
     finally:
         await world.http.close()
         await server.close()
+
+
+class DownStore(MemoryStore):
+    """A store that no longer answers."""
+
+    async def hash_incr(self, key: str, amounts: Any, ttl: float) -> None:
+        raise StoreUnavailable("redis://127.0.0.1:1 did not answer")
+
+    async def set_members(self, key: str) -> set[str]:
+        raise StoreUnavailable("redis://127.0.0.1:1 did not answer")
+
+
+async def test_store_down_costs_legacy_traffic_nothing(world: World) -> None:
+    state = world.gateway[CONSOLE]
+    up = state.store
+    state.store = state.ledger.store = DownStore()  # type: ignore[union-attr]
+    await traffic(world)  # every legacy answer as usual
+    resp = await world.console("/console/api/ledger")
+    assert resp.status == 503
+    assert "redis://" not in await resp.text()
+    assert state.ledger is not None and state.ledger.pending > 0  # kept for the next flush
+    state.store = state.ledger.store = up
+    body = await (await world.console("/console/api/ledger")).json()
+    assert sum(a["requests_last_week"] for a in body["accounts"]) == 7
