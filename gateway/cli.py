@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from gateway import __version__
-from gateway.config import ConfigError, Settings, load_settings, setting_fields
+from gateway import __version__, certs
+from gateway.config import (
+    ConfigError,
+    Settings,
+    load_settings,
+    setting_fields,
+    unknown_env_names,
+)
 
 DESCRIPTION = """\
 A version-translating gateway for legacy Twilio SMS clients: it accepts the 2008-08-01 and
@@ -85,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.callbacks import cli as callbacks_cli
 
     callbacks_cli.add_parser(sub, _add_setting_options)
+    certs.add_parser(sub)
     return parser
 
 
@@ -97,6 +105,8 @@ def _setup_logging(settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "make-certs":  # takes no settings
+        return certs.run(args)
     cli_values: dict[str, Any] = {
         f.name: getattr(args, f.name) for f in setting_fields() if hasattr(args, f.name)
     }
@@ -115,6 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return callbacks_cli.run(args, settings)
 
     _setup_logging(settings)
+    for name in unknown_env_names():
+        # The name only: the value could be a token.
+        logging.getLogger("gateway.config").warning(
+            "environment variable %s names no setting and is ignored (a typo?)", name
+        )
     from gateway import server
 
     try:

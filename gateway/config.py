@@ -18,6 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from gateway.tls import TlsError, check_pair
 
 
 class ConfigError(ValueError):
@@ -45,11 +48,24 @@ class Settings:
     host: str = _opt("127.0.0.1", "GATEWAY_HOST", "Address to listen on.")
     port: int = _opt(8080, "GATEWAY_PORT", "TCP port to listen on.")
 
+    # --- TLS (issue 16) ---------------------------------------------------------------------
+    tls_cert: str = _opt(
+        "",
+        "GATEWAY_TLS_CERT",
+        "PEM certificate (chain) to serve TLS with on --port (e.g. server.pem from "
+        "'sms-gateway make-certs'); with --tls-key. Re-read on SIGHUP. Empty serves plain HTTP.",
+    )
+    tls_key: str = _opt(
+        "",
+        "GATEWAY_TLS_KEY",
+        "PEM private key (unencrypted) of --tls-cert. Re-read on SIGHUP.",
+    )
+
     # --- upstream --------------------------------------------------------------------------
     upstream_url: str = _opt(
         "https://api.twilio.com",
         "GATEWAY_UPSTREAM_URL",
-        "Base URL of the current Twilio API (scheme://host[:port], no path).",
+        "Base URL of the current Twilio API (scheme://host[:port], no path; a path is refused).",
     )
     sandbox: bool = _opt(
         False,
@@ -430,6 +446,7 @@ def _validate(s: Settings) -> None:
     if s.sandbox_tick < 0:
         raise ConfigError(f"setting 'sandbox_tick' (SANDBOX_TICK): {s.sandbox_tick} is negative")
     _check_ranges(s)
+    _validate_tls_and_upstream_url(s)
     from gateway.limits import validate_limit_settings
 
     validate_limit_settings(s)
@@ -456,6 +473,55 @@ def _validate(s: Settings) -> None:
     from gateway.observability.settings import validate_operations_settings
 
     validate_operations_settings(s)
+
+
+# --- TLS and start-up checks (issue 16) ---------------------------------------------------------
+
+# Prefixes of the environment variables the gateway reads; a variable with one of them that
+# names no setting is most likely a typo, silently ignored otherwise.
+ENV_PREFIXES = ("GATEWAY_", "SANDBOX_")
+
+
+def _validate_tls_and_upstream_url(s: Settings) -> None:
+    """A TLS pair that is missing, unreadable or mismatched, or an upstream URL with a path
+    (which the gateway would drop, answering with misleading 404s), fails at start."""
+    if bool(s.tls_cert) != bool(s.tls_key):
+        raise ConfigError(
+            "settings 'tls_cert' (GATEWAY_TLS_CERT) and 'tls_key' (GATEWAY_TLS_KEY) go together: "
+            "give both or neither"
+        )
+    if s.tls_cert:
+        try:
+            check_pair(s.tls_cert, s.tls_key)
+        except TlsError as exc:
+            raise ConfigError(
+                f"settings 'tls_cert' (GATEWAY_TLS_CERT) and 'tls_key' (GATEWAY_TLS_KEY): {exc}"
+            ) from None
+    try:
+        parts = urlsplit(s.upstream_url)
+        parts.port  # noqa: B018 -- raises on a port that is not a number
+    except ValueError as exc:
+        raise ConfigError(
+            f"setting 'upstream_url' (GATEWAY_UPSTREAM_URL): {s.upstream_url!r}: {exc}"
+        ) from None
+    if not parts.hostname:
+        raise ConfigError(
+            f"setting 'upstream_url' (GATEWAY_UPSTREAM_URL): {s.upstream_url!r} names no host"
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(
+            f"setting 'upstream_url' (GATEWAY_UPSTREAM_URL): {s.upstream_url!r} has a path, "
+            "query or fragment; give scheme://host[:port] only (the gateway appends each "
+            "request's own path, e.g. /2010-04-01/Accounts/...)"
+        )
+
+
+def unknown_env_names(env: Mapping[str, str] | None = None) -> list[str]:
+    """Names of ``GATEWAY_*``/``SANDBOX_*`` environment variables that match no setting, for a
+    warning at start (the names only: a value could be a secret)."""
+    env = os.environ if env is None else env
+    known = {f.metadata["env"] for f in fields(Settings)}
+    return sorted(n for n in env if n.startswith(ENV_PREFIXES) and n not in known)
 
 
 def load_settings(

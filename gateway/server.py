@@ -22,6 +22,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import tempfile
 from collections.abc import Awaitable, Callable
 from multiprocessing.process import BaseProcess
@@ -30,7 +31,9 @@ from typing import TypeVar
 
 from aiohttp import web
 
+from gateway import pathnorm
 from gateway.config import Settings
+from gateway.tls import ReloadableContext
 
 log = logging.getLogger("gateway.server")
 
@@ -52,17 +55,24 @@ async def _start(
     shutdown_timeout: float = 1.0,
     reuse_port: bool = False,
     limits: Settings | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> tuple[web.AppRunner, int]:
     from gateway import limits as client_limits
 
     extra = client_limits.handler_args(limits) if limits else {}
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout, **extra)
     await runner.setup()
+    assert runner.server is not None
+    pathnorm.install(runner.server)  # Twilio's tolerance of // and trailing / (docs/mapping.md)
     site: web.BaseSite
     if limits:  # the gateway's client limits (docs/reliability.md)
-        site = client_limits.LimitedSite(runner, host, port, limits, reuse_port=reuse_port)
+        site = client_limits.LimitedSite(
+            runner, host, port, limits, reuse_port=reuse_port, ssl_context=ssl_context
+        )
     else:
-        site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
+        site = web.TCPSite(
+            runner, host, port, reuse_port=reuse_port or None, ssl_context=ssl_context
+        )
     await site.start()
     server = site._server  # the bound port when 0 was asked for
     bound = server.sockets[0].getsockname()[1] if server and server.sockets else port
@@ -146,6 +156,16 @@ async def _start_metrics_port(
     return runner
 
 
+def _tls_context(settings: Settings) -> ReloadableContext | None:
+    """The listening port's TLS context, reloaded on SIGHUP (docs/deployment.md); None for
+    plain HTTP. The pair was checked when the settings were loaded."""
+    if not settings.tls_cert:
+        return None
+    tls = ReloadableContext(settings.tls_cert, settings.tls_key)
+    tls.reload_on_sighup(asyncio.get_running_loop())
+    return tls
+
+
 async def serve_gateway(
     settings: Settings, upstream_url: str | None = None, reuse_port: bool = False
 ) -> None:
@@ -162,17 +182,19 @@ async def serve_gateway(
             runners.append(sandbox_runner)
         upstream_url = upstream_url or settings.upstream_url
         app = create_app(settings, upstream_url)
+        tls = _tls_context(settings)
         runner, port = await _start(
             app, settings.host, settings.port,
             shutdown_timeout=_STRAGGLER_TIMEOUT, reuse_port=reuse_port, limits=settings,
+            ssl_context=tls.context if tls else None,
         )
         runners.append(runner)
         metrics_runner = await _start_metrics_port(settings, app)
         if metrics_runner is not None:
             runners.append(metrics_runner)
         log.info(
-            "gateway listening on http://%s:%d, forwarding to %s (%s API)",
-            settings.host, port, upstream_url, settings.upstream_api,
+            "gateway listening on %s://%s:%d, forwarding to %s (%s API)",
+            "https" if tls else "http", settings.host, port, upstream_url, settings.upstream_api,
         )
         await signals.first.wait()
         deadline = asyncio.get_running_loop().time() + settings.drain_timeout - _CLEANUP_MARGIN
@@ -264,11 +286,13 @@ async def _supervise(settings: Settings) -> int:
             proc.start()
             workers.append(proc)
         log.info(
-            "supervisor: %d workers on http://%s:%d (pids %s)",
-            settings.workers, settings.host, port, ", ".join(str(p.pid) for p in workers),
+            "supervisor: %d workers on %s://%s:%d (pids %s)",
+            settings.workers, "https" if settings.tls_cert else "http", settings.host, port, ", ".join(str(p.pid) for p in workers),
         )
         died = asyncio.Event()
         loop = asyncio.get_running_loop()
+        if settings.tls_cert:  # each worker holds its own TLS context: pass rotations on
+            loop.add_signal_handler(signal.SIGHUP, _signal_all, workers, signal.SIGHUP)
         for proc in workers:
             loop.add_reader(proc.sentinel, died.set)
         stop = asyncio.ensure_future(signals.first.wait())
@@ -301,6 +325,12 @@ async def _supervise(settings: Settings) -> int:
             await r.cleanup()
         reserved.close()
     return exit_code
+
+
+def _signal_all(workers: list[BaseProcess], sig: signal.Signals) -> None:
+    for proc in workers:
+        if proc.is_alive() and proc.pid is not None:
+            os.kill(proc.pid, sig)
 
 
 async def _join_all(workers: list[BaseProcess], timeout: float, hurry: asyncio.Event) -> None:

@@ -11,6 +11,7 @@ import fcntl
 import os
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,12 +35,22 @@ def install(requirement: str) -> Path:
     return target
 
 
-def run_script(requirement: str, script: str, *args: str, timeout: float = 60) -> str:
+def run_script(
+    requirement: str,
+    script: str,
+    *args: str,
+    timeout: float = 60,
+    path_before: Sequence[Path] = (),
+    extra_env: Mapping[str, str] | None = None,
+) -> str:
     """Run ``script`` (Python source) with the legacy library importable; return its stdout.
-    Raises CalledProcessError with the script's stderr on failure."""
+    ``path_before`` goes ahead of the library on PYTHONPATH (a patched copy of one of its
+    files, a sitecustomize); ``extra_env`` is added to the environment. Raises
+    CalledProcessError with the script's stderr on failure."""
     path = install(requirement)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PYTHONPATH"] = str(path)
+    env.update(extra_env or {})
+    env["PYTHONPATH"] = os.pathsep.join([*map(str, path_before), str(path)])
     proc = subprocess.run(
         [sys.executable, "-c", script, *args],
         env=env, capture_output=True, text=True, timeout=timeout, check=False,
