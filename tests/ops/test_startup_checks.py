@@ -1,0 +1,76 @@
+"""Mistakes a newcomer makes, caught at start: an upstream URL with a path, a typo'd
+environment variable, half a TLS pair; and the production defaults a plain install gets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from gateway.config import ConfigError, load_settings, unknown_env_names
+from tests.ops.conftest import ROOT, StartGateway
+
+
+@pytest.mark.parametrize("url", [
+    "https://api.twilio.com/2010-04-01",
+    "https://api.twilio.com/v1/",
+    "https://api.twilio.com?x=1",
+    "http://",
+    "https://api.twilio.com:notaport",
+])
+def test_upstream_url_with_a_path_or_no_host_is_refused(url: str) -> None:
+    with pytest.raises(ConfigError, match="GATEWAY_UPSTREAM_URL"):
+        load_settings(env={"GATEWAY_UPSTREAM_URL": url})
+
+
+@pytest.mark.parametrize("url", ["https://api.twilio.com", "http://127.0.0.1:8081/"])
+def test_upstream_url_without_a_path_is_accepted(url: str) -> None:
+    assert load_settings(env={"GATEWAY_UPSTREAM_URL": url}).upstream_url == url
+
+
+def test_upstream_url_with_a_path_fails_the_cli_with_exit_2() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "gateway", "serve", "--upstream-url",
+         "https://api.twilio.com/2010-04-01"],
+        capture_output=True, text=True, timeout=60, cwd=str(ROOT), check=False,
+    )
+    assert proc.returncode == 2
+    assert "has a path" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_half_a_tls_pair_is_refused() -> None:
+    with pytest.raises(ConfigError, match="give both or neither"):
+        load_settings(env={"GATEWAY_TLS_KEY": "/etc/ssl/private/key.pem"})
+
+
+def test_unknown_env_names() -> None:
+    env = {
+        "GATEWAY_UPSTREM_URL": "x", "SANDBOX_TICKS": "1", "GATEWAY_PORT": "1",
+        "SANDBOX_TICK": "0", "HOME": "/root", "GATEWAYX": "1",
+    }
+    assert unknown_env_names(env) == ["GATEWAY_UPSTREM_URL", "SANDBOX_TICKS"]
+
+
+async def test_a_typoed_variable_is_reported_at_start_by_name_only(
+    start_gateway: StartGateway,
+) -> None:
+    secret = "hunter2-the-auth-token"
+    gw = await start_gateway(
+        "--sandbox", "--port", "0",
+        env={"GATEWAY_CALLBACK_SIGNING_KEYS": secret, "GATEWAY_LOG_LEVEL": "INFO"},
+    )
+    line = await gw.wait_log("GATEWAY_CALLBACK_SIGNING_KEYS")
+    assert "names no setting" in line and '"level":"warning"' in line
+    assert not any(secret in entry for entry in gw.lines)
+
+
+def test_plain_install_has_the_fast_path_and_speed_stays_an_alias() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = {d.split(">")[0].split(";")[0].strip(): d for d in project["dependencies"]}
+    assert "sys_platform != 'win32'" in deps["uvloop"]
+    assert "platform_python_implementation == 'CPython'" in deps["orjson"]
+    assert "cryptography" in deps
+    speed = {d.split(">")[0] for d in project["optional-dependencies"]["speed"]}
+    assert speed == {"uvloop", "orjson"}
