@@ -18,6 +18,7 @@ from gateway.config import (
     setting_fields,
     unknown_env_names,
 )
+from gateway.tls import TlsError
 
 DESCRIPTION = """\
 A version-translating gateway for legacy Twilio SMS clients: it accepts the 2008-08-01 and
@@ -139,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return server.serve_workers(settings)
         else:
             server.run(server.serve_gateway, settings)
-    except OSError as exc:
+    except (OSError, TlsError) as exc:  # TlsError: the pair changed after it was checked
         print(f"sms-gateway: cannot start: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
