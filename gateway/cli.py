@@ -27,6 +27,9 @@ shape. Every option can also be set by the environment variable shown in its hel
 file named by --config-file; flags win over the environment, the environment over the file.
 """
 
+# The name only, never the value: a mistyped variable may well hold a token.
+_UNKNOWN_ENV = "environment variable %s names no setting and is ignored (a typo?)"
+
 # Which settings each subcommand shows; 'serve' and 'check-config' take them all.
 SANDBOX_SETTINGS = (
     "host", "port", "sandbox_max_messages", "sandbox_tick", "log_level", "config_file",
@@ -118,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     if args.command == "check-config":
+        for name in unknown_env_names():
+            print(f"sms-gateway: warning: {_UNKNOWN_ENV % name}", file=sys.stderr)
         print(json.dumps(settings.masked(), indent=2, sort_keys=True))
         return 0
     if args.command == "inbound-url":
@@ -127,10 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     _setup_logging(settings)
     for name in unknown_env_names():
-        # The name only: the value could be a token.
-        logging.getLogger("gateway.config").warning(
-            "environment variable %s names no setting and is ignored (a typo?)", name
-        )
+        logging.getLogger("gateway.config").warning(_UNKNOWN_ENV, name)
     from gateway import server
 
     try:

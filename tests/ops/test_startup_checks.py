@@ -3,6 +3,7 @@ environment variable, half a TLS pair; and the production defaults a plain insta
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
@@ -74,3 +75,14 @@ def test_plain_install_has_the_fast_path_and_speed_stays_an_alias() -> None:
     assert "cryptography" in deps
     speed = {d.split(">")[0] for d in project["optional-dependencies"]["speed"]}
     assert speed == {"uvloop", "orjson"}
+
+
+def test_check_config_warns_about_a_typoed_variable_too() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "SANDBOX_"))}
+    proc = subprocess.run(
+        [sys.executable, "-m", "gateway", "check-config"],
+        env={**env, "SANDBOX_TICKS": "0.5"},
+        capture_output=True, text=True, timeout=60, cwd=str(ROOT), check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "SANDBOX_TICKS names no setting" in proc.stderr and "0.5" not in proc.stderr

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import sys
 from xml.etree import ElementTree
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.pathnorm import canonical, rewrite_target
-from tests.ops.conftest import GatewayProcess, StartGateway
+from tests.ops.conftest import ROOT, GatewayProcess, StartGateway
 from tests.support.auth import basic_auth
 
 ACCOUNT = "AC" + "7" * 32
@@ -145,3 +147,24 @@ def test_the_rewrite_only_merges_slashes(
     # order: no traversal can appear or disappear.
     assert [s for s in fixed.split("/") if s] == [s for s in path.split("/") if s]
     assert "//" not in fixed and not fixed.endswith("/")
+
+
+async def test_the_sandbox_alone_tolerates_them_too() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway", "sandbox", "--host", "127.0.0.1", "--port", "0",
+        "--log-format", "text", stderr=asyncio.subprocess.PIPE, cwd=str(ROOT),
+    )
+    try:
+        assert proc.stderr is not None
+        found = None
+        while found is None:  # (a warning may come first)
+            line = await asyncio.wait_for(proc.stderr.readline(), 30)
+            assert line, "the sandbox exited"
+            found = re.search(rb"sandbox listening on http://127\.0\.0\.1:(\d+)", line)
+        gw = GatewayProcess(proc, port=int(found.group(1)))
+        status, body = await raw(gw, "GET", f"//2010-04-01/Accounts/{ACCOUNT}/Messages.json/")
+        assert status == 200, body
+        assert json.loads(body)["messages"] == []
+    finally:
+        proc.terminate()
+        await proc.wait()
