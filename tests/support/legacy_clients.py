@@ -3,6 +3,8 @@
 Old releases cannot share a virtualenv with the current ``twilio`` package the other tests use,
 so each is installed once with ``pip install --target`` into ``.legacy-clients/`` at the
 repository root (git-ignored) and run in a subprocess with that folder first on PYTHONPATH.
+Node.js releases (``install_npm``) go to their own folder there too, with ``npm install
+--prefix``, and run with that ``node_modules`` on NODE_PATH.
 """
 
 from __future__ import annotations
@@ -58,3 +60,22 @@ def run_script(
     if proc.returncode != 0:
         raise subprocess.CalledProcessError(proc.returncode, "legacy client", proc.stdout, proc.stderr)
     return proc.stdout
+
+
+def install_npm(package: str) -> Path:
+    """Install the npm ``package`` (e.g. ``twilio@2.11.1``) into its own folder once; return
+    its node_modules."""
+    target = CACHE / ("node-" + package.replace("@", "-"))
+    marker = target / ".installed"
+    CACHE.mkdir(exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists():
+            target.mkdir(exist_ok=True)
+            subprocess.run(
+                ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix",
+                 str(target), package],
+                check=True, timeout=600,
+            )
+            marker.write_text(package)
+    return target / "node_modules"

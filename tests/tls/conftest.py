@@ -39,6 +39,25 @@ socket.socket.connect = connect
 '''
 
 
+# The same for Node.js, loaded with --require: its https agent hands tls.connect the host and
+# port; api.twilio.com goes to the test gateway, still named api.twilio.com for SNI and the
+# certificate check.
+NODE_RESOLVER = """
+const tls = require('tls');
+const [host, port] = process.env.TEST_RESOLVE_API_TWILIO_COM.split(':');
+const realConnect = tls.connect;
+tls.connect = function (...args) {
+  const options = args.find((a) => a && typeof a === 'object');
+  if (options && options.host === 'api.twilio.com') {
+    options.servername = options.servername || 'api.twilio.com';
+    options.host = host;
+    options.port = Number(port);
+  }
+  return realConnect.apply(this, args);
+};
+"""
+
+
 @dataclass(frozen=True)
 class Certs:
     out: Path
@@ -74,8 +93,10 @@ def certs(tmp_path: Path) -> Certs:
 
 @pytest.fixture
 def resolver_dir(tmp_path: Path) -> Path:
-    """A folder holding the resolver override as sitecustomize.py, for PYTHONPATH."""
+    """A folder holding the resolver override: sitecustomize.py (for PYTHONPATH) and resolve.js
+    (for node --require)."""
     folder = tmp_path / "resolver"
     folder.mkdir()
     (folder / "sitecustomize.py").write_text(RESOLVER)
+    (folder / "resolve.js").write_text(NODE_RESOLVER)
     return folder

@@ -10,7 +10,8 @@ verified for real: the name is api.twilio.com (SNI and certificate check) and th
 added is ca.pem, in each client's own way (docs/deployment.md): twilio-python 5.x trusts just
 the bundle it ships (twilio/conf/cacert.pem), so ca.pem is appended to that file in a copy of
 the package; the urllib client uses the system default verification with SSL_CERT_FILE naming
-the system bundle plus ca.pem.
+the system bundle plus ca.pem; twilio-node 2.11.1 gets NODE_EXTRA_CA_CERTS, and its resolver
+override is a ``--require``d script doing the same for Node's tls.connect.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import pytest
 from cryptography import x509
 
 from tests.ops.conftest import ROOT, GatewayProcess, StartGateway
-from tests.support.legacy_clients import install, run_script
+from tests.support.legacy_clients import install, install_npm, run_script
 from tests.tls.conftest import API_HOST, Certs, make_certs
 
 ACCOUNT = "AC" + "5" * 32
@@ -71,6 +72,23 @@ print(json.dumps([request(path, {"From": "4158141829", "To": "4159352345",
                                  "Body": "2008 over TLS"}),
                   request(path)]))
 '''
+
+
+TWILIO_NODE = "twilio@2.11.1"
+# twilio-node 2.x: the host is compiled in and the URL always https:// (lib/Client.js).
+TWILIO_NODE_SCRIPT = r"""
+const twilio = require('twilio');
+const [account, token] = process.argv.slice(1);
+const client = twilio(account, token);
+client.sendSms({to: '+14158675309', from: '+14158141829', body: 'node over TLS'}, (err, sent) => {
+  if (err) { console.error(JSON.stringify(err)); process.exit(1); }
+  client.listSms({}, (err2, list) => {
+    if (err2) { console.error(JSON.stringify(err2)); process.exit(1); }
+    console.log(JSON.stringify({sid: sent.sid, uri: sent.uri,
+                                listed: list.smsMessages.map((m) => m.body)}));
+  });
+});
+"""
 
 
 def _system_bundle_with(ca: Path, out: Path) -> Path:
@@ -247,3 +265,40 @@ def test_a_bad_pair_fails_at_start(certs: Certs, tmp_path: Path, case: str) -> N
         "only-cert": "give both or neither",
     }[case]
     assert "GATEWAY_TLS_KEY" in proc.stderr and expected in proc.stderr
+
+
+def _run_node(
+    node_modules: Path, resolver_dir: Path, port: int, ca: Path | None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODE_")}
+    env.update({
+        "NODE_PATH": str(node_modules),
+        "NODE_OPTIONS": f"--require {resolver_dir / 'resolve.js'}",
+        "TEST_RESOLVE_API_TWILIO_COM": f"127.0.0.1:{port}",
+    })
+    if ca is not None:
+        env["NODE_EXTRA_CA_CERTS"] = str(ca)  # the one trust step docs/deployment.md gives
+    return subprocess.run(
+        ["node", "-e", TWILIO_NODE_SCRIPT, ACCOUNT, TOKEN],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+async def test_twilio_node_2_unchanged_over_tls(
+    start_gateway: StartGateway, certs: Certs, resolver_dir: Path
+) -> None:
+    if not (shutil.which("node") and shutil.which("npm")):
+        if os.environ.get("CI"):
+            pytest.fail("node and npm are needed for the twilio-node compatibility test")
+        pytest.skip("node and npm are not installed")
+    node_modules = await asyncio.to_thread(install_npm, TWILIO_NODE)
+    gw = await _start_tls_gateway(start_gateway, certs)
+
+    proc = await asyncio.to_thread(_run_node, node_modules, resolver_dir, gw.port, certs.ca)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["uri"] == f"/2010-04-01/Accounts/{ACCOUNT}/SMS/Messages/{result['sid']}.json"
+    assert result["listed"] == ["node over TLS"]
+
+    proc = await asyncio.to_thread(_run_node, node_modules, resolver_dir, gw.port, None)
+    assert proc.returncode == 1 and "SELF_SIGNED_CERT_IN_CHAIN" in proc.stderr
