@@ -363,7 +363,8 @@ def serve_workers(settings: Settings) -> int:
 
 
 def run(coro_fn: Callable[[Settings], Awaitable[T]], settings: Settings) -> T:
-    """Run one of the serve functions on uvloop when it is installed (the ``speed`` extra)."""
+    """Run one of the serve functions on uvloop when it is installed (a plain install has it
+    wherever its wheels exist; pyproject.toml)."""
     try:
         import uvloop
     except ImportError:
