@@ -33,6 +33,7 @@ from aiohttp import web
 
 from gateway import pathnorm
 from gateway.config import Settings
+from gateway.selfloop import warn_if_upstream_is_self
 from gateway.tls import ReloadableContext
 
 log = logging.getLogger("gateway.server")
@@ -192,6 +193,8 @@ async def serve_gateway(
         metrics_runner = await _start_metrics_port(settings, app)
         if metrics_runner is not None:
             runners.append(metrics_runner)
+        if not settings.sandbox:  # before the line below, which says start-up is over
+            await warn_if_upstream_is_self(upstream_url, port)
         log.info(
             "gateway listening on %s://%s:%d, forwarding to %s (%s API)",
             "https" if tls else "http", settings.host, port, upstream_url, settings.upstream_api,

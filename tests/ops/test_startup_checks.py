@@ -4,6 +4,7 @@ environment variable, half a TLS pair; and the production defaults a plain insta
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tomllib
@@ -11,7 +12,7 @@ import tomllib
 import pytest
 
 from gateway.config import ConfigError, load_settings, unknown_env_names
-from tests.ops.conftest import ROOT, StartGateway
+from tests.ops.conftest import ROOT, FakeUpstream, StartGateway
 
 
 @pytest.mark.parametrize("url", [
@@ -86,3 +87,26 @@ def test_check_config_warns_about_a_typoed_variable_too() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "SANDBOX_TICKS names no setting" in proc.stderr and "0.5" not in proc.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_an_upstream_that_is_the_gateway_itself_is_reported(
+    start_gateway: StartGateway,
+) -> None:
+    port = _free_port()
+    gw = await start_gateway("--port", str(port), "--upstream-url", f"http://localhost:{port}")
+    line = await gw.wait_log("forwarded to the gateway itself")
+    assert '"level":"warning"' in line and "api.us1.twilio.com" in line
+
+
+async def test_a_real_upstream_is_not_reported(
+    start_gateway: StartGateway, fake_upstream: FakeUpstream
+) -> None:
+    gw = await start_gateway("--port", "0", "--upstream-url", fake_upstream.url)
+    await gw.wait_log("gateway listening on")
+    assert not any("gateway itself" in line for line in gw.lines)
