@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from gateway import errors, limits, reqctx
+from gateway import errors, keys, limits
 from gateway.dialects import common
 from gateway.dialects.sms2010 import render as sms2010_render
 from gateway.dialects.v2008 import render as v2008_render
@@ -39,7 +39,7 @@ def renderer_for(path: str) -> ErrorRenderer:
 def error_response(request: web.BaseRequest, err: ApiError) -> web.Response:
     """``err`` rendered for ``request``: its dialect, the format of its path's suffix."""
     if isinstance(request, web.Request):
-        request[reqctx.TWILIO_CODE] = err.code
+        request[keys.TWILIO_CODE] = err.code
     body, content_type = renderer_for(request.path)(common.format_of_path(request.path), err)
     headers = {**err.headers, "Content-Type": content_type}
     if err.status == 401:

@@ -22,7 +22,7 @@ from aiohttp import hdrs, web
 from multidict import CIMultiDict
 from yarl import URL
 
-from gateway import reqctx
+from gateway import keys
 from gateway.app import SETTINGS, UPSTREAM_SESSION, UPSTREAM_URL
 from gateway.dialects import common
 from gateway.upstream.retry import Failure, FailureKind, to_error
@@ -95,15 +95,15 @@ async def _read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes:
 
 async def forward(request: web.Request) -> web.StreamResponse:
     """Any method on any current-API path under /2010-04-01/ (see the module docs)."""
-    request[reqctx.DIALECT] = DIALECT
-    request[reqctx.OPERATION] = request.method.lower()
+    request[keys.DIALECT] = DIALECT
+    request[keys.OPERATION] = request.method.lower()
     # The request line as the client wrote it: aiohttp's URL would re-normalise the escapes.
     raw_path, _, query = request.raw_path.partition("?")
     if not forwardable_path(raw_path):
         raise common.not_found()
     account = _ACCOUNT.match(raw_path)
     if account:
-        request[reqctx.ACCOUNT_SID] = account.group(1)
+        request[keys.ACCOUNT_SID] = account.group(1)
 
     settings = request.app[SETTINGS]
     url = URL(request.app[UPSTREAM_URL].rstrip("/") + raw_path + ("?" + query if query else ""),
@@ -128,8 +128,8 @@ async def forward(request: web.Request) -> web.StreamResponse:
         raise to_error(method, Failure(FailureKind.TIMEOUT)) from None
     except (aiohttp.ClientError, OSError):
         raise to_error(method, Failure(FailureKind.BROKEN)) from None
-    request[reqctx.UPSTREAM_STATUS] = status
-    request[reqctx.UPSTREAM_REQUESTS] = 1
+    request[keys.UPSTREAM_STATUS] = status
+    request[keys.UPSTREAM_REQUESTS] = 1
     return web.Response(body=payload, status=status, headers=headers)
 
 

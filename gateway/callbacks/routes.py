@@ -17,7 +17,7 @@ import aiohttp
 from aiohttp import web
 from lxml import etree
 
-from gateway import reqctx
+from gateway import keys
 from gateway.app import SETTINGS
 from gateway.callbacks.accounts import AccountTokens, load_accounts
 from gateway.callbacks.dedup import ReportedMessages
@@ -231,10 +231,10 @@ async def _admit(
     """Every check before a legacy app may be called: the gateway's token, the body size,
     the account, Twilio's signature. Returns the target, the parameters and the auth token."""
     state = request.app[CALLBACKS]
-    request[reqctx.DIALECT] = "inbound" if kind == INBOUND else "callback"
-    request[reqctx.OPERATION] = _OPERATIONS[kind]
+    request[keys.DIALECT] = "inbound" if kind == INBOUND else "callback"
+    request[keys.OPERATION] = _OPERATIONS[kind]
     target = _target(state, request.match_info["token"], kind)
-    request[reqctx.ACCOUNT_SID] = target.account_sid
+    request[keys.ACCOUNT_SID] = target.account_sid
     params = await _params(request, state.settings.callback_max_body)
     return state, target, params, _auth_token(state, request, target, params)
 
@@ -324,7 +324,7 @@ async def _guarded(request: web.Request, kind: str) -> web.StreamResponse:
             return await _inbound(request)
         return await _relay_status(request, kind)
     except Refused as exc:
-        request[reqctx.TWILIO_CODE] = exc.code
+        request[keys.TWILIO_CODE] = exc.code
         request.app[CALLBACKS].count(kind, exc.outcome)
         return _error_response(exc)
 

@@ -18,7 +18,7 @@ from urllib.parse import unquote_to_bytes
 
 from aiohttp import BasicAuth, hdrs, web
 
-from gateway import errors, reqctx
+from gateway import errors, keys
 from gateway.mapping.dates import parse_day
 from gateway.mapping.numbers import parse_number
 from gateway.model import ApiError, Credentials, ListFilter, ListQuery, Message, SendRequest
@@ -355,7 +355,7 @@ async def send_message(
     message created upstream. Returns both: a dialect's answer may show what the client sent."""
     from gateway.app import UPSTREAM
 
-    request[reqctx.OPERATION] = "send"
+    request[keys.OPERATION] = "send"
     send = await read_send(request, parse, dialect)
     return send, await request.app[UPSTREAM].create(creds, account_sid, send)
 

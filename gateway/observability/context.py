@@ -2,7 +2,7 @@
 
 The middleware opens a :class:`Observation` in a context variable; the upstream trace hooks add
 to it (so upstream latency and counts are measured even where a handler forgets to set the
-:mod:`gateway.reqctx` keys), and tasks a handler spawns inherit it.
+:mod:`gateway.keys` keys), and tasks a handler spawns inherit it.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from aiohttp import web
 from cachetools import TTLCache
 from yarl import URL
 
-from gateway import reqctx
+from gateway import keys
 
 
 @dataclass(slots=True)
@@ -89,15 +89,15 @@ PROBE = web.AppKey("upstream_probe", UpstreamProbe)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    request[reqctx.DIALECT] = "ops"
-    request[reqctx.OPERATION] = "healthz"
+    request[keys.DIALECT] = "ops"
+    request[keys.OPERATION] = "healthz"
     # The pid tells operators (and tests) which worker process answered.
     return web.json_response({"status": "ok", "pid": os.getpid()})
 
 
 async def readyz(request: web.Request) -> web.Response:
-    request[reqctx.DIALECT] = "ops"
-    request[reqctx.OPERATION] = "readyz"
+    request[keys.DIALECT] = "ops"
+    request[keys.OPERATION] = "readyz"
     draining = request.app[LIFECYCLE].draining
     upstream = "skipped (draining)" if draining else await request.app[PROBE].check()
     ready = not draining and upstream == "ok"

@@ -28,7 +28,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from gateway import reqctx
+from gateway import keys
 from gateway.observability import context
 
 PREFIX = "sms_gateway"
@@ -135,10 +135,10 @@ class Metrics:
         return child
 
     def observe_request(self, ctx: Mapping[Any, Any], status: int, seconds: float) -> None:
-        """One answered request; ``ctx`` holds the request's :mod:`gateway.reqctx` figures."""
-        dialect = str(ctx.get(reqctx.DIALECT) or "none")
-        operation = str(ctx.get(reqctx.OPERATION) or "none")
-        code = ctx.get(reqctx.TWILIO_CODE)
+        """One answered request; ``ctx`` holds the request's :mod:`gateway.keys` figures."""
+        dialect = str(ctx.get(keys.DIALECT) or "none")
+        operation = str(ctx.get(keys.OPERATION) or "none")
+        code = ctx.get(keys.TWILIO_CODE)
         self._child(self.requests, dialect, operation, str(status), str(code or "")).inc()
         self._child(self.request_seconds, dialect, operation).observe(seconds)
 
@@ -217,8 +217,8 @@ def deactivate(metrics: Metrics) -> None:
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
-    request[reqctx.DIALECT] = "ops"
-    request[reqctx.OPERATION] = "metrics"
+    request[keys.DIALECT] = "ops"
+    request[keys.OPERATION] = "metrics"
     body = render(request.app.get(METRICS))
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

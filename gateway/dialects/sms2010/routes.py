@@ -13,7 +13,7 @@ from typing import Final
 
 from aiohttp import web
 
-from gateway import reqctx
+from gateway import keys
 from gateway.app import SETTINGS, UPSTREAM
 from gateway.dialects import common
 from gateway.dialects.sms2010 import parse, render
@@ -29,15 +29,15 @@ def _response(rendered: render.Rendered, status: int = 200, **headers: str) -> w
 
 def _start(request: web.Request, operation: str) -> str:
     """Record the request for logs and metrics; return its checked AccountSid."""
-    request[reqctx.DIALECT] = DIALECT
-    request[reqctx.OPERATION] = operation
+    request[keys.DIALECT] = DIALECT
+    request[keys.OPERATION] = operation
     account_sid = common.check_account_sid(request.match_info["account_sid"])
-    request[reqctx.ACCOUNT_SID] = account_sid
+    request[keys.ACCOUNT_SID] = account_sid
     return account_sid
 
 
 def _record(request: web.Request, msg: Message, fmt: str) -> render.Record:
-    uri = parse.instance_path(msg.account_sid or request[reqctx.ACCOUNT_SID], msg.sid, None)
+    uri = parse.instance_path(msg.account_sid or request[keys.ACCOUNT_SID], msg.sid, None)
     return render.message_record(
         msg, uri + render.uri_suffix(fmt), request.app[SETTINGS].legacy_timezone
     )
@@ -67,7 +67,7 @@ async def messages_list(request: web.Request) -> web.Response:
         pairs = common.query_pairs(request)
         query = parse.parse_list(pairs, settings)
         page = await upstream.list(creds, account_sid, query)
-        request[reqctx.UPSTREAM_REQUESTS] = page.upstream_requests
+        request[keys.UPSTREAM_REQUESTS] = page.upstream_requests
         envelope = render.page_record(
             page,
             parse.list_path(account_sid, fmt),
@@ -92,8 +92,8 @@ async def message_instance(request: web.Request) -> web.Response:
 async def unknown(request: web.Request) -> web.Response:
     """Anything else under /2010-04-01/Accounts/{AccountSid}/SMS/ (ShortCodes, a deeper path,
     a suffix the resource never had): the dialect's 404 (code 20404)."""
-    request[reqctx.DIALECT] = DIALECT
-    request[reqctx.OPERATION] = "not_found"
+    request[keys.DIALECT] = DIALECT
+    request[keys.OPERATION] = "not_found"
     raise common.not_found()
 
 

@@ -12,7 +12,7 @@ from typing import Final
 
 from aiohttp import web
 
-from gateway import reqctx
+from gateway import keys
 from gateway.app import SETTINGS, UPSTREAM
 from gateway.dialects import common
 from gateway.dialects.v2008 import parse, render
@@ -28,13 +28,13 @@ def _response(rendered: render.Rendered, status: int = 200, **headers: str) -> w
 def _start(request: web.Request, operation: str) -> None:
     """Record dialect and operation for logs and metrics. Handlers raise errors rather than
     render them: gateway/guard.py answers every one in the 2008 shape."""
-    request[reqctx.DIALECT] = DIALECT
-    request[reqctx.OPERATION] = operation
+    request[keys.DIALECT] = DIALECT
+    request[keys.OPERATION] = operation
 
 
 def _account(request: web.Request) -> str:
     account_sid = common.check_account_sid(request.match_info["account_sid"])
-    request[reqctx.ACCOUNT_SID] = account_sid
+    request[keys.ACCOUNT_SID] = account_sid
     return account_sid
 
 
@@ -64,7 +64,7 @@ async def messages_list(request: web.Request) -> web.Response:
     if request.method in ("GET", "HEAD"):
         query = parse.parse_list(common.query_pairs(request), settings)
         page = await upstream.list(creds, account_sid, query)
-        request[reqctx.UPSTREAM_REQUESTS] = page.upstream_requests
+        request[keys.UPSTREAM_REQUESTS] = page.upstream_requests
         attrs = render.page_attributes(
             page, parse.list_path(account_sid, fmt), common.filter_pairs(query.filter)
         )
