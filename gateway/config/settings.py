@@ -430,7 +430,7 @@ def _validate(s: Settings) -> None:
     if s.sandbox_tick < 0:
         raise ConfigError(f"setting 'sandbox_tick' (SANDBOX_TICK): {s.sandbox_tick} is negative")
     _check_ranges(s)
-    from gateway.limits import validate_limit_settings
+    from gateway.client_limits import validate_limit_settings
 
     validate_limit_settings(s)
     if s.legacy_timezone:
