@@ -1,13 +1,46 @@
-"""What a handler records about the request it served, for the access log and the metrics.
+"""The gateway's application and request keys, in a module that imports nothing else from the
+package (the way aiohttp keeps its own keys apart), so that any module can read or set them
+without importing the code that fills them in.
 
-Handlers store these on the aiohttp request (``request[DIALECT] = "v2008"``); the
-observability middleware reads them after the handler returns. They live here, apart from the
-observability code, so that any module can set them without importing it.
+App keys hold what :func:`gateway.app.create_app` builds once (settings, the upstream adapter,
+the passthrough's session). Handlers in the dialects' sub-applications read them through
+``request.config_dict``, which sees the root app's values.
+
+Request keys are what a handler records about the request it served (``request[DIALECT] =
+"v2008"``); the observability middleware reads them after the handler returns.
 """
 
 from __future__ import annotations
 
-from aiohttp.web import RequestKey
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import aiohttp
+from aiohttp.web import AppKey, RequestKey
+
+if TYPE_CHECKING:
+    from gateway.callbacks.state import CallbackState
+    from gateway.config import Settings
+    from gateway.model import ApiError
+    from gateway.upstream.base import Upstream
+
+# --- application keys (set on the root app) -----------------------------------------------------
+
+SETTINGS: AppKey[Settings] = AppKey("settings")
+# The legacy dialects' upstream adapter, set when the app starts (its pool needs a loop).
+UPSTREAM: AppKey[Upstream] = AppKey("upstream")
+UPSTREAM_URL = AppKey("upstream_url", str)
+# The upstream session for code that forwards raw HTTP (the current-API passthrough).
+UPSTREAM_SESSION = AppKey("upstream_session", aiohttp.ClientSession)
+CALLBACKS: AppKey[CallbackState] = AppKey("callbacks")
+
+# (format, error) -> (body, content type): how errors look in the application that matched.
+ErrorRenderer = Callable[[str, "ApiError"], tuple[bytes, str]]
+# Set on each dialect's sub-application; the guard renders every error with the innermost
+# matched application's renderer (the 2008 shape outside every dialect).
+ERROR_RENDERER: AppKey[ErrorRenderer] = AppKey("error_renderer")
+
+# --- request keys (set by handlers, read by the observability middleware) ------------------------
 
 # "v2008" | "sms2010" | "passthrough" | "callback" | "inbound" | "ops"
 DIALECT = RequestKey("gw.dialect", str)
@@ -16,8 +49,7 @@ OPERATION = RequestKey("gw.operation", str)
 ACCOUNT_SID = RequestKey("gw.account_sid", str)
 # The Twilio error code of an error answer, if any.
 TWILIO_CODE = RequestKey("gw.twilio_code", object)
-# HTTP status of the last upstream answer, seconds spent waiting on upstream, and how many
-# upstream requests served this request.
+# HTTP status of the last upstream answer and how many upstream requests served this request,
+# where the handler knows better than the trace hooks (a list's walk, the passthrough's hop).
 UPSTREAM_STATUS = RequestKey("gw.upstream_status", int)
-UPSTREAM_SECONDS = RequestKey("gw.upstream_seconds", float)
 UPSTREAM_REQUESTS = RequestKey("gw.upstream_requests", int)

@@ -53,7 +53,7 @@ async def _start(
     reuse_port: bool = False,
     limits: Settings | None = None,
 ) -> tuple[web.AppRunner, int]:
-    from gateway import limits as client_limits
+    from gateway import client_limits
 
     extra = client_limits.handler_args(limits) if limits else {}
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout, **extra)

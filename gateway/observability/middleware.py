@@ -33,9 +33,7 @@ def _upstream(
 ) -> tuple[int | None, float | None, int]:
     """Upstream status, seconds and request count: the handler's figures, else the trace's."""
     status = ctx.get(keys.UPSTREAM_STATUS, obs.upstream_status)
-    seconds = ctx.get(keys.UPSTREAM_SECONDS)
-    if seconds is None and obs.upstream_requests:
-        seconds = obs.upstream_seconds
+    seconds = obs.upstream_seconds if obs.upstream_requests else None
     count = ctx.get(keys.UPSTREAM_REQUESTS, obs.upstream_requests)
     return status, None if seconds is None else float(seconds), int(count or 0)
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from gateway import errors
 from gateway.mapping.dates import parse_rfc2822
 from gateway.model import ApiError
-from gateway.upstream.wire import error_from_json
+from gateway.upstream.messages_json import error_from_json
 
 if TYPE_CHECKING:
     from gateway.config import Settings

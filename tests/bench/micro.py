@@ -11,7 +11,8 @@ from gateway.dialects.v2008 import render
 from gateway.mapping.dates import format_legacy
 from gateway.mapping.numbers import normalise
 from gateway.model import Page
-from gateway.upstream import http, wire
+from gateway.upstream import http
+from gateway.upstream import messages_json as wire
 from tests.perf import cases
 
 # Printable ASCII as most bodies are; the golden cases in tests/perf cover the rest.

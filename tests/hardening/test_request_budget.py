@@ -23,8 +23,8 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.guard import guard
 from gateway.model import ApiError, Credentials
+from gateway.upstream.concurrency import BoundedUpstreamClient
 from gateway.upstream.deadline import remaining, request_deadline
-from gateway.upstream.limit import BoundedUpstreamClient
 from tests.reliability.conftest import FAST
 from tests.reliability.faulty_upstream import FaultyUpstream, hang, latency
 from tests.support.auth import basic_auth

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gateway.dialects.v2008 import render
 from gateway.model import Page
-from gateway.upstream.wire import message_from_json
+from gateway.upstream.messages_json import message_from_json
 
 GOLDEN = Path(__file__).with_name("golden.json")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.model import ApiError
-from gateway.upstream import wire
+from gateway.upstream import messages_json as wire
 
 RAW = {
     "sid": "SM" + "c" * 32, "account_sid": "AC" + "d" * 32, "to": "+14155551212",

@@ -13,8 +13,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from gateway.app import create_app
+from gateway.client_limits import LimitedSite, handler_args
 from gateway.config import Settings
-from gateway.limits import LimitedSite, handler_args
 from gateway.model import Credentials
 from gateway.paging import Paginator
 from gateway.sandbox.app import create_sandbox_app

@@ -89,7 +89,7 @@ class RenderOptions:
 
 
 # Rows by message: the messages a poller reads again are the very same Message objects
-# (gateway.upstream.wire looks them up), and hashing one costs less than building its row.
+# (gateway.upstream.messages_json looks them up), and hashing one costs less than building its row.
 @lru_cache(maxsize=2048)
 def message_row(
     msg: Message,
