@@ -6,11 +6,9 @@ from __future__ import annotations
 from gateway.callbacks.urls import parse_allowed_hosts
 from gateway.config.settings import Settings
 
-MIN_KEY_LENGTH = 16
-
 
 def signing_keys(settings: Settings) -> tuple[str, ...]:
-    return tuple(k.strip() for k in settings.callback_signing_key.split(",") if k.strip())
+    return settings.signing_keys()
 
 
 def allowed_hosts(settings: Settings) -> tuple[str, ...]:

@@ -369,6 +369,10 @@ class Settings:
         "Optional TOML file with settings (keys are the field names, e.g. body_limit = 1600).",
     )
 
+    def signing_keys(self) -> tuple[str, ...]:
+        """The callback signing keys, in order: the first signs, all verify."""
+        return tuple(k.strip() for k in self.callback_signing_key.split(",") if k.strip())
+
     def masked(self) -> dict[str, Any]:
         """The effective settings with every secret replaced by a mask, for printing."""
         out: dict[str, Any] = {}

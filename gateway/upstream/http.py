@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 
 from cachetools import LRUCache
 
-from gateway import __version__, errors
+from gateway import USER_AGENT, errors
 from gateway.model import Credentials
 from gateway.observability.context import REQUEST_ID_HEADER
 from gateway.observability.context import current as current_observation
@@ -46,7 +46,6 @@ Sleep = Callable[[float], Awaitable[None]]
 Observer = Callable[[str, int | None, float], None]
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-USER_AGENT = f"twilio-legacy-sms-gateway/{__version__}"
 # A path of only these characters goes out as it is; anything else is percent-encoded first.
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
 

@@ -219,7 +219,7 @@ def to_error(method: str, failure: Failure) -> ApiError:
         err = error_from_json(status, failure.data)
         if status == 401:
             # Legacy httplib2 clients only send credentials after a challenge.
-            err.headers.setdefault("WWW-Authenticate", 'Basic realm="Twilio API"')
+            err.headers.setdefault("WWW-Authenticate", errors.BASIC_CHALLENGE)
         return err
     return ApiError(
         502,
