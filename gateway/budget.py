@@ -21,7 +21,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from gateway import errors
 from gateway.model import ApiError
-from gateway.upstream.deadline import request_deadline
+from gateway.upstream.deadline import close_deadline, open_deadline
 from gateway.upstream.retry import SAFE_METHODS
 
 # After the deadline, the time the upstream client gets to turn its own timeout into the
@@ -59,7 +59,8 @@ def make_middleware(seconds: float) -> Middleware:
     async def budget(request: web.Request, handler: Handler) -> web.StreamResponse:
         if getattr(request.match_info.handler, _EXEMPT, False):
             return await handler(request)
-        with request_deadline(seconds) as deadline:
+        deadline, token = open_deadline(seconds)
+        try:
             timeout = asyncio.timeout_at(deadline + GRACE)
             try:
                 async with timeout:
@@ -68,5 +69,7 @@ def make_middleware(seconds: float) -> Middleware:
                 if not timeout.expired():
                     raise
                 raise _cut_off(request.method, seconds) from None
+        finally:
+            close_deadline(token)
 
     return budget

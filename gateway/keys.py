@@ -2,9 +2,9 @@
 package (the way aiohttp keeps its own keys apart), so that any module can read or set them
 without importing the code that fills them in.
 
-App keys hold what :func:`gateway.app.create_app` builds once (settings, the upstream adapter,
-the passthrough's session). Handlers in the dialects' sub-applications read them through
-``request.config_dict``, which sees the root app's values.
+App keys hold what :func:`gateway.app.create_app` builds once, on the root app (settings, the
+upstream adapter, the passthrough's session). Handlers in the dialects' sub-applications read
+them from :func:`gateway.dialects.request.root_app`.
 
 Request keys are what a handler records about the request it served (``request[DIALECT] =
 "v2008"``); the observability middleware reads them after the handler returns.

@@ -23,6 +23,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from gateway import budget, errors, keys
+from gateway.dialects.request import root_app
 from gateway.dialects.sms2010.parse import PREFIX
 from gateway.model import ACCOUNT_SID
 from gateway.upstream.retry import Failure, FailureKind, to_error
@@ -106,7 +107,7 @@ async def forward(request: web.Request) -> web.StreamResponse:
     if account:
         request[keys.ACCOUNT_SID] = account.group(1)
 
-    config = request.config_dict
+    config = root_app(request)
     settings = config[keys.SETTINGS]
     url = URL(config[keys.UPSTREAM_URL].rstrip("/") + raw_path + ("?" + query if query else ""),
               encoded=True)

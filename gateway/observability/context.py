@@ -31,7 +31,7 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 @dataclass(slots=True)
 class Observation:
     request_id: str
-    # The metrics of the app serving the request, for code that has no app at hand.
+    # The metrics of the app serving the request, as the middleware opened it.
     metrics: Metrics | None = None
     upstream_requests: int = 0
     upstream_seconds: float = 0.0

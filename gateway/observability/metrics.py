@@ -29,7 +29,6 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from gateway import keys
-from gateway.observability import context
 
 PREFIX = "sms_gateway"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -175,9 +174,6 @@ def _resolve(target: web.Application | Metrics | None) -> Metrics | None:
         return target
     if target is not None:
         return target.get(METRICS)
-    obs = context.current.get()
-    if obs is not None and obs.metrics is not None:
-        return obs.metrics
     return _process_default[-1] if _process_default else None
 
 

@@ -43,7 +43,7 @@ def _start(request: web.Request, operation: str) -> str:
 def _record(request: web.Request, msg: Message, fmt: str) -> render.Record:
     uri = parse.instance_path(msg.account_sid or request[keys.ACCOUNT_SID], msg.sid, None)
     return render.message_record(
-        msg, uri + render.uri_suffix(fmt), request.config_dict[keys.SETTINGS].legacy_timezone
+        msg, uri + render.uri_suffix(fmt), dialect_request.root_app(request)[keys.SETTINGS].legacy_timezone
     )
 
 
@@ -54,7 +54,7 @@ async def messages_list(request: web.Request) -> web.Response:
     if name != parse.LIST_RESOURCE:
         raise errors.not_found()
     creds = dialect_request.credentials(request)
-    config = request.config_dict
+    config = dialect_request.root_app(request)
     settings = config[keys.SETTINGS]
     out_fmt = fmt or params.DEFAULT_FORMAT
 

@@ -48,7 +48,7 @@ async def messages_list(request: web.Request) -> web.Response:
         raise errors.not_found()
     account_sid = _account(request)
     creds = dialect_request.credentials(request)
-    config = request.config_dict
+    config = dialect_request.root_app(request)
     settings = config[keys.SETTINGS]
     opts = request.app[RENDER_OPTIONS]
     out_fmt = fmt or params.DEFAULT_FORMAT
