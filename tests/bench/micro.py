@@ -13,9 +13,9 @@ from gateway.mapping.numbers import normalise
 from gateway.model import Page
 from gateway.upstream import http
 from gateway.upstream import messages_json as wire
-from tests.perf import cases
+from tests.v2008 import golden_cases as cases
 
-# Printable ASCII as most bodies are; the golden cases in tests/perf cover the rest.
+# Printable ASCII as most bodies are; the golden cases in tests/v2008/golden_cases.py cover the rest.
 MESSAGE = {**cases.BASE, "body": "Hello from the benchmark, a message of ordinary length."}
 RAW_MESSAGE = json.dumps(MESSAGE).encode()
 RAW_PAGE = json.dumps({

@@ -4,7 +4,7 @@ what the timeouts do, and that a request head cannot be split. Every test runs o
 loop and on uvloop, which production uses.
 
 Bodies of known size, chunked and gzip bodies, their bounding and the observation of attempts
-are in tests/perf/test_upstream_client_path.py; the fault matrix through the retry rules is in
+are in tests/upstream/test_http.py; the fault matrix through the retry rules is in
 tests/reliability/test_upstream_faults.py."""
 
 from __future__ import annotations

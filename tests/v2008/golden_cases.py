@@ -1,5 +1,5 @@
-"""Inputs whose 2008 renderings tests/perf/golden.json holds, as rendered by the translation
-code before the performance work (generate with ``python -m tests.perf.cases``)."""
+"""Inputs whose 2008 renderings tests/v2008/golden.json holds, as rendered by the translation
+code before the performance work (generate with ``python -m tests.v2008.golden_cases``)."""
 
 from __future__ import annotations
 
