@@ -22,7 +22,7 @@ from aiohttp import hdrs, web
 from multidict import CIMultiDict
 from yarl import URL
 
-from gateway import budget, errors, keys
+from gateway import errors, keys, request_budget
 from gateway.dialects.request import root_app
 from gateway.dialects.sms2010.parse import PREFIX
 from gateway.model import ACCOUNT_SID
@@ -94,7 +94,7 @@ async def _read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes:
     return bytes(body)
 
 
-@budget.exempt
+@request_budget.exempt
 async def forward(request: web.Request) -> web.StreamResponse:
     """Any method on any current-API path under /2010-04-01/ (see the module docs)."""
     request[keys.DIALECT] = DIALECT

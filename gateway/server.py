@@ -25,7 +25,7 @@ from aiohttp import web
 from gateway import client_limits
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.observability import LIFECYCLE
+from gateway.observability import DRAIN_STATE
 from gateway.observability.metrics import METRICS, create_metrics_app
 from gateway.sandbox.app import create_sandbox_app
 
@@ -161,7 +161,7 @@ async def serve_gateway(
         )
         await signals.first.wait()
         deadline = asyncio.get_running_loop().time() + settings.drain_timeout - _CLEANUP_MARGIN
-        lifecycle = app[LIFECYCLE]
+        lifecycle = app[DRAIN_STATE]
         lifecycle.draining = True
         log.info(
             "draining: not ready; accepting for %.1fs, then finishing in-flight requests "

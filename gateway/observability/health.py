@@ -20,7 +20,7 @@ from gateway import keys
 
 
 @dataclass(slots=True)
-class Lifecycle:
+class DrainState:
     """Set to draining by the server on SIGTERM, read by /readyz; counts the requests in flight
     (maintained by the middleware) so that the drain can wait for them."""
 
@@ -48,7 +48,7 @@ class Lifecycle:
         return True
 
 
-LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
+DRAIN_STATE = web.AppKey("drain_state", DrainState)
 
 
 class UpstreamProbe:
@@ -98,7 +98,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     request[keys.DIALECT] = "ops"
     request[keys.OPERATION] = "readyz"
-    draining = request.app[LIFECYCLE].draining
+    draining = request.app[DRAIN_STATE].draining
     upstream = "skipped (draining)" if draining else await request.app[PROBE].check()
     ready = not draining and upstream == "ok"
     body = {

@@ -19,7 +19,7 @@ from gateway import keys
 from gateway.config import Settings
 from gateway.observability import context
 from gateway.observability import metrics as metrics_mod
-from gateway.observability.health import Lifecycle
+from gateway.observability.health import DrainState
 from gateway.observability.logs import ACCESS_LOGGER, loggable_query, mask_path
 
 access_log = logging.getLogger(ACCESS_LOGGER)
@@ -77,7 +77,7 @@ def _log_access(
 
 
 def make_middleware(
-    settings: Settings, metrics: metrics_mod.Metrics, lifecycle: Lifecycle
+    settings: Settings, metrics: metrics_mod.Metrics, lifecycle: DrainState
 ) -> Middleware:
     mask = settings.log_mask_numbers
 

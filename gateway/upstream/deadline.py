@@ -2,7 +2,7 @@
 
 A legacy list can cost several upstream calls (a page walk, then a total walk), each with
 retries and waits for a concurrency slot. Each call already fits its own budget; this bounds
-them together: the request middleware (:mod:`gateway.budget`) opens a deadline in a context
+them together: the request middleware (:mod:`gateway.request_budget`) opens a deadline in a context
 variable, and the upstream client and the concurrency limiter give each call only what is left
 of it. Outside a request (no deadline) every call keeps its own budget.
 """

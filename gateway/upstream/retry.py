@@ -59,7 +59,8 @@ class RetryPolicy:
     backoff_base: float = 0.1
     backoff_max: float = 2.0
     retry_after_max: float = 5.0
-    total_timeout: float = 30.0
+    # Seconds all attempts of one call may take, cut to what the request budget has left.
+    budget: float = 30.0
     connect_timeout: float = 5.0
     read_timeout: float | None = 10.0
     max_response_bytes: int = 16 * 1024 * 1024
@@ -71,7 +72,7 @@ class RetryPolicy:
             backoff_base=s.upstream_backoff_base,
             backoff_max=s.upstream_backoff_max,
             retry_after_max=s.upstream_retry_after_max,
-            total_timeout=s.upstream_timeout,
+            budget=s.upstream_timeout,
             connect_timeout=s.upstream_connect_timeout,
             read_timeout=s.upstream_read_timeout or None,
             max_response_bytes=s.upstream_max_response_bytes,

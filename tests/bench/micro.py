@@ -31,12 +31,12 @@ LIST_PATH = "/2008-08-01/Accounts/" + MESSAGE["account_sid"] + "/SMS/Messages"
 
 
 def message_to_xml() -> bytes:
-    msg = wire.message_from_json(http._decode(RAW_MESSAGE))
+    msg = wire.message_from_json(http.decode_json(RAW_MESSAGE))
     return render.render_message("xml", render.message_row(msg, OPTS))[0]
 
 
 def page_to_xml() -> bytes:
-    data = http._decode(RAW_PAGE)
+    data = http.decode_json(RAW_PAGE)
     messages = tuple(wire.message_from_json(m) for m in data["messages"])
     page = Page(messages=messages, page=0, page_size=50, total=50, num_pages=1,
                 total_is_exact=True, has_next=False, upstream_requests=1)

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 from lxml import etree
 from multidict import MultiDict
 
-from gateway import budget, errors, keys
+from gateway import errors, keys, request_budget
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.dialects.sms2010 import render as sms2010_render
@@ -160,13 +160,13 @@ def _laid_out_like_the_gateway(handler: Handler, seconds: float) -> web.Applicat
     async def passthrough(request: web.Request) -> web.StreamResponse:
         return await handler(request)
 
-    v2008 = web.Application(middlewares=[budget.make_middleware(seconds)])
+    v2008 = web.Application(middlewares=[request_budget.make_middleware(seconds)])
     v2008[keys.ERROR_RENDERER] = v2008_render.render_error
     v2008.router.add_route("*", "/{tail:.*}", handler)
-    v2010 = web.Application(middlewares=[budget.make_middleware(seconds)])
+    v2010 = web.Application(middlewares=[request_budget.make_middleware(seconds)])
     v2010[keys.ERROR_RENDERER] = sms2010_render.render_error
     v2010.router.add_route("*", "/Accounts/{sid}/SMS/{tail:.*}", handler)
-    v2010.router.add_route("*", "/{tail:.*}", budget.exempt(passthrough))
+    v2010.router.add_route("*", "/{tail:.*}", request_budget.exempt(passthrough))
     app = web.Application(middlewares=[guard])
     app.add_subapp("/2008-08-01", v2008)
     app.add_subapp("/2010-04-01", v2010)
@@ -192,7 +192,7 @@ async def test_a_handler_stuck_outside_upstream_is_cut_off_after_the_deadline(
     client = await aiohttp_client(_laid_out_like_the_gateway(stuck, 0.2))
     started = time.monotonic()
     resp = await client.request(method, path)
-    assert time.monotonic() - started < 0.2 + budget.GRACE + SLACK
+    assert time.monotonic() - started < 0.2 + request_budget.GRACE + SLACK
     assert resp.status == 504
     raw = await resp.read()
     if path.endswith(".json"):

@@ -533,7 +533,7 @@ async def test_the_client_encodes_path_and_query_into_one_well_formed_request() 
         return True
 
     async with RawServer(handler) as server, UpstreamClient(
-        server.url, RetryPolicy(retries=0, total_timeout=2.0)
+        server.url, RetryPolicy(retries=0, budget=2.0)
     ) as client:
         got = await client.call(
             "GET", "/Accounts/a b/caf\u00e9\r\nX-Evil: 1", CREDS,

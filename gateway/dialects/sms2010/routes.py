@@ -15,7 +15,7 @@ from typing import Final
 
 from aiohttp import web
 
-from gateway import budget, errors, keys, passthrough
+from gateway import errors, keys, passthrough, request_budget
 from gateway.config import Settings
 from gateway.dialects import params
 from gateway.dialects import request as dialect_request
@@ -104,7 +104,7 @@ async def unknown(request: web.Request) -> web.Response:
 def create_app(settings: Settings) -> web.Application:
     """The /2010-04-01 sub-application: the /SMS/ routes first, then the passthrough's
     catch-all for every other current-API path."""
-    app = web.Application(middlewares=[budget.make_middleware(settings.upstream_timeout)])
+    app = web.Application(middlewares=[request_budget.make_middleware(settings.upstream_timeout)])
     app[keys.ERROR_RENDERER] = render.render_error
     base = "/Accounts/{account_sid}/SMS"
     app.router.add_route("*", base + "/{name}", messages_list)

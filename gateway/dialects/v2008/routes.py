@@ -12,7 +12,7 @@ from typing import Final
 
 from aiohttp import web
 
-from gateway import budget, errors, keys
+from gateway import errors, keys, request_budget
 from gateway.config import Settings
 from gateway.dialects import params
 from gateway.dialects import request as dialect_request
@@ -94,7 +94,7 @@ async def unknown(request: web.Request) -> web.Response:
 def create_app(settings: Settings) -> web.Application:
     """The /2008-08-01 sub-application: every path under the prefix is this dialect's, so its
     errors take the 2008 shape and all its upstream work shares one request budget."""
-    app = web.Application(middlewares=[budget.make_middleware(settings.upstream_timeout)])
+    app = web.Application(middlewares=[request_budget.make_middleware(settings.upstream_timeout)])
     app[keys.ERROR_RENDERER] = render.render_error
     app[RENDER_OPTIONS] = render.RenderOptions.from_settings(settings)
     app.router.add_route("*", "/Accounts/{account_sid}/SMS/{name}", messages_list)
