@@ -1,8 +1,9 @@
 """The last line of defence: whatever escapes a handler, an :class:`ApiError`, aiohttp's own
 404/405/413 or a bug, is answered in the legacy error shape of the application that matched
 the request (each dialect's sub-application names its renderer under
-:data:`gateway.keys.ERROR_RENDERER`; elsewhere the 2008 shape), with the right status. Never a traceback on the wire; the log names the request id and the
-exception type, never its message (it could quote a body or a token).
+:data:`gateway.keys.ERROR_RENDERER`; elsewhere the 2008 shape), with the right status. Never a
+traceback on the wire; the log names the request id and the exception type, never its message
+(it could quote a body or a token).
 """
 
 from __future__ import annotations
