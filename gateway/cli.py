@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway import __version__, certs
+from gateway.callbacks import cli as callbacks_cli
 from gateway.config import (
     ConfigError,
     Settings,
@@ -18,6 +19,7 @@ from gateway.config import (
     setting_fields,
     unknown_env_names,
 )
+from gateway.observability.logs import configure_logging
 from gateway.tls import TlsError
 
 DESCRIPTION = """\
@@ -93,16 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         "the effective settings as JSON with secrets masked. Exits 2 on an invalid setting.",
     )
     _add_setting_options(check, None)
-    from gateway.callbacks import cli as callbacks_cli
-
     callbacks_cli.add_parser(sub, _add_setting_options)
     certs.add_parser(sub)
     return parser
 
 
 def _setup_logging(settings: Settings) -> None:
-    from gateway.observability.logs import configure_logging
-
     configure_logging(settings.log_level, settings.log_format, settings.log_mask_numbers)
 
 
@@ -126,20 +124,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(settings.masked(), indent=2, sort_keys=True))
         return 0
     if args.command == "inbound-url":
-        from gateway.callbacks import cli as callbacks_cli
-
         return callbacks_cli.run(args, settings)
 
     _setup_logging(settings)
     for name in unknown_env_names():
         logging.getLogger("gateway.config").warning(_UNKNOWN_ENV, name)
-    from gateway import server
+    # Imported here: check-config and inbound-url must not load the server side (aiohttp's
+    # web application, the dialects, lxml, the sandbox) only to print and exit.
+    from gateway import server, supervisor
 
     try:
         if args.command == "sandbox":
             server.run(server.serve_sandbox, settings)
         elif settings.workers > 1:
-            return server.serve_workers(settings)
+            return supervisor.serve_workers(settings)
         else:
             server.run(server.serve_gateway, settings)
     except (OSError, TlsError) as exc:  # TlsError: the pair changed after it was checked

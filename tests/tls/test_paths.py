@@ -91,6 +91,23 @@ async def test_sms2010_dialect_and_passthrough_accept_them(start_gateway: StartG
     assert json.loads(body)["sid"] == sid
 
 
+async def test_workers_rewrite_as_the_single_process_does(start_gateway: StartGateway) -> None:
+    gw = await start_gateway("--sandbox", "--sandbox-tick", "0", "--port", "0", "--workers", "2")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while sum("gateway listening on http" in line for line in gw.lines) < 2:
+        assert loop.time() < deadline, "\n".join(gw.lines)
+        await asyncio.sleep(0.05)
+    # Whichever worker the kernel hands each connection to, the slashes are merged before
+    # routing (the workers start their servers through the same function as one process).
+    for _ in range(6):
+        status, body = await raw(
+            gw, "POST", f"//2008-08-01/Accounts/{ACCOUNT}//SMS/Messages/", SEND
+        )
+        assert status == 201, body
+        assert (ElementTree.fromstring(body).findtext("SMSMessage/Sid") or "").startswith("SM")
+
+
 async def test_traversal_attempts_still_get_the_legacy_404(start_gateway: StartGateway) -> None:
     gw = await start_gateway("--sandbox", "--sandbox-tick", "0", "--port", "0")
     messages = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
