@@ -8,6 +8,7 @@ one whose request never becomes a request a middleware could see.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -133,8 +134,10 @@ class LimitedSite(web.BaseSite):
         *,
         reuse_port: bool = False,
         backlog: int = 128,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         super().__init__(runner, backlog=backlog)
+        self._ssl_context = ssl_context
         self._host = host
         self._port = port
         self._reuse_port = reuse_port
@@ -146,7 +149,8 @@ class LimitedSite(web.BaseSite):
 
     @property
     def name(self) -> str:
-        return f"http://{self._host}:{self._port}"
+        scheme = "https" if self._ssl_context else "http"
+        return f"{scheme}://{self._host}:{self._port}"
 
     async def start(self) -> None:
         await super().start()
@@ -160,4 +164,7 @@ class LimitedSite(web.BaseSite):
             backlog=self._backlog,
             reuse_address=True,
             reuse_port=self._reuse_port or None,
+            ssl=self._ssl_context,
+            # The handshake comes before any request the slow-client check could see.
+            ssl_handshake_timeout=self.client_timeout if self._ssl_context else None,
         )
