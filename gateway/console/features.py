@@ -1,7 +1,7 @@
 """The legacy features the ledger counts, and their detection in parsed requests (pure).
 
 A handler calls :func:`note` with what :func:`of_list` or :func:`of_send` found; the ledger
-reads the set after the answer (``reqctx.LEGACY_FEATURES``). Paging is decided by the ledger
+reads the set after the answer (``keys.LEGACY_FEATURES``). Paging is decided by the ledger
 itself (:data:`PAGE_NUMBER` becomes :data:`PAGE_FOLLOW` or :data:`PAGE_JUMP`), since only it
 knows which page the same client asked for before; a refused long body is read from the
 answer's Twilio code.
@@ -14,7 +14,7 @@ from typing import Final
 
 from aiohttp import web
 
-from gateway import reqctx
+from gateway import keys
 from gateway.model import ListQuery, Page, SendRequest
 
 # Set by the list handlers for Page > 0; the ledger replaces it with one of the next two.
@@ -46,13 +46,13 @@ def note(request: web.Request, features: Iterable[str]) -> None:
     """Add ``features`` to the request's set (several places of one request may add)."""
     found = frozenset(features)
     if found:
-        request[reqctx.LEGACY_FEATURES] = request.get(reqctx.LEGACY_FEATURES, frozenset()) | found
+        request[keys.LEGACY_FEATURES] = request.get(keys.LEGACY_FEATURES, frozenset()) | found
 
 
 def note_list(request: web.Request, pairs: Pairs, query: ListQuery, page: Page) -> None:
     """What a legacy list answer used, and where in its list it was."""
     note(request, of_list(pairs, query, page))
-    request[reqctx.LIST_POSITION] = (query.filter.cache_key(), query.page_size, query.page)
+    request[keys.LIST_POSITION] = (query.filter.cache_key(), query.page_size, query.page)
 
 
 def _first(pairs: Pairs, name: str) -> str | None:

@@ -12,15 +12,15 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import reqctx
+from gateway import keys
 from gateway.config import Settings
 from gateway.console import routes, sunset
-from gateway.console.keys import CONSOLE, ConsoleState, Relay
 from gateway.console.ledger import Ledger
 from gateway.console.metrics import LedgerMetrics
-from gateway.observability import ANSWER_HOOKS, METRICS
+from gateway.console.state import ConsoleState, Relay
+from gateway.keys import ANSWER_HOOKS, CONSOLE, STATE_STORE
+from gateway.observability import METRICS
 from gateway.sandbox.service import Sandbox
-from gateway.state.service import STATE_STORE
 
 log = logging.getLogger("gateway.console")
 
@@ -56,12 +56,12 @@ class _RelayLog:
         status: int,
         response: web.StreamResponse | None,
     ) -> None:
-        if self.state.sandbox is None or ctx.get(reqctx.DIALECT) not in _RELAYED:
+        if self.state.sandbox is None or ctx.get(keys.DIALECT) not in _RELAYED:
             return
         self.state.relays.append(
             Relay(
-                datetime.now(UTC).timestamp(), str(ctx.get(reqctx.OPERATION) or ""),
-                str(ctx.get(reqctx.ACCOUNT_SID) or "-"), status,
+                datetime.now(UTC).timestamp(), str(ctx.get(keys.OPERATION) or ""),
+                str(ctx.get(keys.ACCOUNT_SID) or "-"), status,
             )
         )
 

@@ -31,7 +31,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from gateway import reqctx
+from gateway import keys
 from gateway.config import Settings
 from gateway.console import features as feat
 from gateway.console.clients import client_id, normalise_user_agent
@@ -153,10 +153,10 @@ class Ledger:
         response: web.StreamResponse | None,
     ) -> None:
         """Count one answered request (the observability middleware's answer hook)."""
-        dialect = ctx.get(reqctx.DIALECT)
+        dialect = ctx.get(keys.DIALECT)
         if dialect not in LEGACY_DIALECTS:
             return
-        account = ctx.get(reqctx.ACCOUNT_SID)
+        account = ctx.get(keys.ACCOUNT_SID)
         # An unauthenticated try says nothing about a working client (httplib2-based clients
         # send every request once without credentials first).
         if not account or status == 401:
@@ -167,15 +167,15 @@ class Ledger:
         else:
             client = normalise_user_agent(agent)
         account, client = self._local.bucket(account, client)
-        operation = str(ctx.get(reqctx.OPERATION) or "none")
+        operation = str(ctx.get(keys.OPERATION) or "none")
         fmt = format_of(request.path) if dialect in ("v2008", "sms2010") else _FORM
         key = (account, client, dialect, operation, fmt)
         self._requests[key] = self._requests.get(key, 0) + 1
-        found: frozenset[str] | None = ctx.get(reqctx.LEGACY_FEATURES)
-        position = ctx.get(reqctx.LIST_POSITION)
+        found: frozenset[str] | None = ctx.get(keys.LEGACY_FEATURES)
+        position = ctx.get(keys.LIST_POSITION)
         if position is not None:
             found = self._paging(account, client, dialect, position, found or frozenset())
-        if ctx.get(reqctx.TWILIO_CODE) == feat.BODY_TOO_LONG_CODE:
+        if ctx.get(keys.TWILIO_CODE) == feat.BODY_TOO_LONG_CODE:
             found = (found or frozenset()) | {feat.BODY_OVER_160}
         if found:
             features = self._features

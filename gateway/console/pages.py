@@ -15,8 +15,8 @@ from gateway.console import charts
 from gateway.console import features as feat
 from gateway.console import report as report_mod
 from gateway.console.auth import CSRF_FIELD
-from gateway.console.keys import Relay
 from gateway.console.sandbox_view import DeliveryRow, MessageRow, when
+from gateway.console.state import Relay
 from gateway.console.view import AccountView, LedgerView
 
 BASE = "/console/"

@@ -16,11 +16,12 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from gateway import reqctx
+from gateway import keys
 from gateway.console import auth, pages, sandbox_view, sunset
 from gateway.console import report as report_mod
 from gateway.console import view as view_mod
-from gateway.console.keys import CONSOLE, ConsoleState
+from gateway.console.state import ConsoleState
+from gateway.keys import CONSOLE
 from gateway.model import ACCOUNT_SID
 from gateway.observability.logs import mask_number
 from gateway.sandbox.service import Sandbox
@@ -48,8 +49,8 @@ def _state(request: web.Request) -> ConsoleState:
 @web.middleware
 async def console_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The console token on every route; security headers on every answer."""
-    request[reqctx.DIALECT] = "console"
-    request[reqctx.OPERATION] = "console"
+    request[keys.DIALECT] = "console"
+    request[keys.OPERATION] = "console"
     state = _state(request)
     if not auth.authorised(request, state.settings.console_token):
         response: web.StreamResponse = auth.unauthorised()
@@ -165,7 +166,7 @@ async def sandbox_page(request: web.Request) -> web.Response:
 async def sandbox_inject(request: web.Request) -> web.Response:
     state = _state(request)
     sandbox = _sandbox(state)
-    request[reqctx.OPERATION] = "inject"
+    request[keys.OPERATION] = "inject"
     form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
     if not auth.csrf_ok(request, form, state.settings.console_token):
         return web.Response(status=403, text="Cross-site request refused.\n")

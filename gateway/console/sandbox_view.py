@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from gateway.console.keys import Relay
+from gateway.console.state import Relay
 from gateway.model import ApiError
 from gateway.sandbox.outcomes import outcome_for
 from gateway.sandbox.service import Sandbox

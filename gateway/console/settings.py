@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlsplit
 
-from gateway.config import ConfigError, Settings
+from gateway.config.settings import ConfigError, Settings
 
 MAX_RETENTION_DAYS = 400
 MIN_TOKEN_LENGTH = 16

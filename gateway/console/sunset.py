@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import reqctx
+from gateway import keys
 from gateway.config import Settings
 from gateway.console.settings import parse_date, sunset_date
 
@@ -61,5 +61,5 @@ class SunsetHeaders:
         status: int,
         response: web.StreamResponse | None,
     ) -> None:
-        if response is not None and ctx.get(reqctx.DIALECT) in _SIGNALLED:
+        if response is not None and ctx.get(keys.DIALECT) in _SIGNALLED:
             response.headers.update(self.values)

@@ -11,16 +11,17 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from gateway.config import Settings
+from gateway.keys import STATE_STORE, STORE_MONITOR
 from gateway.observability.metrics import METRICS
 from gateway.observability.store import register_store_metrics
-from gateway.state.base import StateStore, StoreUnavailable
-from gateway.state.monitor import STORE_MONITOR, Monitored, StoreMonitor, watch_while_down
+from gateway.state.base import StoreUnavailable
+from gateway.state.monitor import Monitored, StoreMonitor, watch_while_down
 from gateway.state.open import open_store
 from gateway.state.url import mask_url, scheme_of
 
 log = logging.getLogger("gateway.state")
 
-STATE_STORE = web.AppKey("state_store", StateStore)
+__all__ = ["STATE_STORE", "setup"]
 
 # Seconds between pings while the store is down (the monitor's view recovers without traffic).
 _DOWN_CHECK_INTERVAL = 1.0

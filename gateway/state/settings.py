@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from gateway.config import ConfigError, Settings
+from gateway.config.settings import ConfigError, Settings
 from gateway.state.url import mask_url, scheme_of
 
 

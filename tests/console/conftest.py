@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestServer
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.console.install import attach_sandbox
-from gateway.console.keys import CONSOLE
+from gateway.keys import CONSOLE
 from gateway.sandbox.app import SANDBOX, create_sandbox_app
 from tests.callbacks.conftest import (
     ACCOUNT,

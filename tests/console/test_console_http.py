@@ -16,8 +16,7 @@ from aiohttp.test_utils import TestServer
 from gateway.callbacks.wrap import inbound_webhook_url
 from gateway.console import features as feat
 from gateway.console.install import mount_on_ops_port
-from gateway.console.keys import CONSOLE
-from gateway.observability import ANSWER_HOOKS
+from gateway.keys import ANSWER_HOOKS, CONSOLE
 from gateway.observability.metrics import METRICS, create_metrics_app, render
 from gateway.sandbox.app import LIFECYCLE
 from gateway.state.base import StoreUnavailable

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from gateway import reqctx
+from gateway import keys
 from gateway.config import Settings
 from gateway.console import features as feat
 from gateway.console import report
@@ -50,10 +50,10 @@ def observe(
 ) -> None:
     request = make_mocked_request("GET", path, headers={"User-Agent": agent})
     values: dict[Any, Any] = {
-        reqctx.DIALECT: dialect, reqctx.OPERATION: operation, reqctx.ACCOUNT_SID: account,
+        keys.DIALECT: dialect, keys.OPERATION: operation, keys.ACCOUNT_SID: account,
     }
     for key, value in ctx.items():
-        values[getattr(reqctx, key.upper())] = value
+        values[getattr(keys, key.upper())] = value
     ledger.observe(request, values, status, None)
 
 
