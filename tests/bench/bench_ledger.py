@@ -83,7 +83,10 @@ def count_instructions(requests: int) -> None:
         k = {}
         for state in ("true", "false"):
             os.environ["GATEWAY_LEDGER"] = state
-            k[state] = icount.count(op, n, "gateway", tmp) / 1000
+            # A directory each: icount reads every callgrind dump named like its output file.
+            where = tmp / f"{op}-ledger-{state}"
+            where.mkdir()
+            k[state] = icount.count(op, n, "gateway", where) / 1000
         on, off = k["true"], k["false"]
         print(f"| {op} | {on:,.0f} | {off:,.0f} | {(on - off) / off * 100:+.1f}% |", flush=True)
     os.environ.pop("GATEWAY_LEDGER", None)
