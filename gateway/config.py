@@ -336,6 +336,16 @@ class Settings:
         "Optional TOML file with settings (keys are the field names, e.g. body_limit = 1600).",
     )
 
+    # --- hardening (issue 15) --------------------------------------------------------------
+    callback_allow_private_networks: bool = _opt(
+        False,
+        "GATEWAY_CALLBACK_ALLOW_PRIVATE_NETWORKS",
+        "Let legacy callback and SMS URLs reach loopback, private (RFC 1918, 100.64/10), "
+        "link-local and unique-local addresses, for legacy apps on an internal network or on "
+        "this host. Off by default: such URLs are refused (SSRF). Metadata, multicast and "
+        "reserved addresses are refused either way (docs/reliability.md).",
+    )
+
     def masked(self) -> dict[str, Any]:
         """The effective settings with every secret replaced by a mask, for printing."""
         out: dict[str, Any] = {}

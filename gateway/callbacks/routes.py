@@ -50,6 +50,7 @@ from gateway.callbacks.urls import (
 from gateway.callbacks.wrap import relay_url
 from gateway.config import Settings
 from gateway.mapping.numbers import render_2008
+from gateway.netpolicy import checked_connector
 from gateway.observability.metrics import callback_outcome
 from gateway.signing import validate_signature
 
@@ -183,7 +184,9 @@ def _auth_token(
 def _wrapper(state: CallbackState, source: CallbackTarget) -> UrlWrapper:
     def wrap(kind: str, url: str, method: str) -> str | None:
         try:
-            check_legacy_url(url, state.allowed)
+            check_legacy_url(
+                url, state.allowed, allow_private=state.settings.callback_allow_private_networks
+            )
         except UrlRefused as exc:
             log.warning("dropped a URL from the legacy TwiML reply: %s", exc)
             return None
@@ -281,6 +284,7 @@ async def _call(
             state.session, target.url, target.method, params, auth_token,
             allowed_hosts=state.allowed, max_body=state.settings.callback_max_body,
             read_body=read_body,
+            allow_private=state.settings.callback_allow_private_networks,
         )
     except UrlRefused as exc:
         log.warning("callback refused: %s", exc)
@@ -335,7 +339,10 @@ async def _guarded(request: web.Request, kind: str) -> web.StreamResponse:
 async def _session_ctx(app: web.Application) -> AsyncIterator[None]:
     state = app[CALLBACKS]
     timeout = aiohttp.ClientTimeout(total=state.settings.callback_timeout)
-    async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
+    connector = checked_connector(state.settings.callback_allow_private_networks)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, raise_for_status=False
+    ) as session:
         state.session = session
         yield
         state.session = None
