@@ -20,7 +20,7 @@ from gateway.config import Settings
 from gateway.observability import context
 from gateway.observability import metrics as metrics_mod
 from gateway.observability.health import Lifecycle
-from gateway.observability.logs import ACCESS_LOGGER, loggable_query, mask_path
+from gateway.observability.logs import ACCESS_LOGGER, loggable_path, loggable_query
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 
@@ -51,7 +51,7 @@ def _log_access(
     mask: bool,
 ) -> None:
     up_status, up_seconds, up_count = up
-    path = mask_path(request.path) if mask else request.path
+    path = loggable_path(request.path, mask)
     access = {
         "request_id": obs.request_id,
         "method": request.method,
