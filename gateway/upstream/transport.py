@@ -11,7 +11,10 @@ of Node.js); TLS and sockets are the event loop's.
 What it does and nothing more: keep-alive connections reused most-recent first and closed after
 ``idle_timeout``; at most ``max_connections`` open, later calls wait for one; a request head and
 body written in one go; answers with Content-Length, chunked or ended by close, gzip or deflate
-decoded, bounded by ``max_body`` after decoding. Every failure says whether the request can have
+decoded, bounded by ``max_body`` after decoding; interim (1xx) answers skipped, as HTTP/1.1
+requires of a client; the head of an answer bounded in size and header count. HEAD is refused:
+an answer to it carries a Content-Length but no body, which the parser cannot be told, so it
+would wait for a body that never comes. Every failure says whether the request can have
 reached upstream, which is what the retry rules (:mod:`gateway.upstream.retry`) turn on:
 :class:`Unreachable` (nothing was sent), :class:`TimedOut`, :class:`Broken`, :class:`TooLarge`.
 """
@@ -27,6 +30,12 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httptools
+
+# The most bytes an answer's head may take (status line and headers, interim answers before it
+# included) and the most header lines it may have: without them a malicious or broken upstream
+# could stream headers until the deadline, all kept in memory.
+MAX_HEAD_BYTES = 64 * 1024
+MAX_HEADERS = 100
 
 
 class TransportError(Exception):
@@ -69,7 +78,10 @@ class _Exchange:
         "deadline",
         "decoder",
         "done",
+        "head_bytes",
+        "header_count",
         "headers",
+        "interim",
         "limit",
         "read_timeout",
         "size",
@@ -94,6 +106,9 @@ class _Exchange:
         self.decoder: zlib._Decompress | None = None
         self.started = 0.0
         self.done = False
+        self.head_bytes = 0  # bytes received before the final answer's head was complete
+        self.header_count = 0
+        self.interim = False  # the answer being parsed is a 1xx
 
 
 class _Connection(asyncio.Protocol):
@@ -118,12 +133,18 @@ class _Connection(asyncio.Protocol):
             # Bytes with no request in flight: nothing this connection says can be trusted.
             self.close()
             return
+        ex = self._exchange
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
             # httptools wraps what a callback raised; that is the precise failure.
             cause = exc.__context__
             self._fail(cause if isinstance(cause, TransportError) else Broken("unparseable answer"))
+            return
+        if not ex.started and not ex.done:
+            ex.head_bytes += len(data)
+            if ex.head_bytes > MAX_HEAD_BYTES:
+                self._fail(Broken("answer head larger than allowed"))
 
     def eof_received(self) -> bool:
         return False  # close; connection_lost settles the exchange
@@ -150,6 +171,9 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         ex = self._exchange
         assert ex is not None
+        ex.header_count += 1
+        if ex.header_count > MAX_HEADERS:
+            raise Broken("answer with too many headers")
         key = name.decode("latin-1").lower()
         text = value.decode("latin-1")
         ex.headers[key] = f"{ex.headers[key]}, {text}" if key in ex.headers else text
@@ -157,6 +181,13 @@ class _Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         ex = self._exchange
         assert ex is not None
+        status = self._parser.get_status_code()
+        if 100 <= status < 200:
+            if status == 101:
+                raise Broken("upstream switched protocols")
+            # 100 Continue, 103 Early Hints...: not the answer; the final one follows.
+            ex.interim = True
+            return
         ex.started = self._loop.time()
         length = ex.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > ex.limit:
@@ -187,6 +218,12 @@ class _Connection(asyncio.Protocol):
         ex.chunks.append(body)
 
     def on_message_complete(self) -> None:
+        ex = self._exchange
+        if ex is not None and ex.interim:
+            ex.interim = False
+            ex.headers = {}
+            ex.header_count = 0
+            return
         self._complete(reusable=self._parser.should_keep_alive())
 
     # -- the pool's side
@@ -326,6 +363,8 @@ class Pool:
     ) -> Answer:
         """One exchange. ``target`` is the path and query under the base URL, already
         percent-encoded; ``deadline`` is loop time; ``read_timeout`` bounds each silence."""
+        if method.upper() == "HEAD":
+            raise ValueError("HEAD is not supported: its answer's framing cannot be read")
         head = self._head(method, self.base_path + target, headers, body)
         conn = await self._acquire(deadline, connect_timeout)
         waiter: asyncio.Future[Answer] = self.loop.create_future()
