@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from gateway import budget, observability
+from gateway import budget, cancellation, early_limits, observability
 from gateway.config import Settings
 from gateway.guard import guard
 from gateway.observability.caches import (
@@ -70,12 +70,18 @@ def create_app(settings: Settings, upstream_url: str | None = None) -> web.Appli
 
     app = web.Application(
         client_max_size=settings.max_request_body,
-        middlewares=[guard, budget.make_middleware(settings.upstream_timeout)],
+        middlewares=[
+            guard, early_limits.refuse_oversized_bodies,
+            budget.make_middleware(settings.upstream_timeout),
+        ],
     )
     app[SETTINGS] = settings
     app[UPSTREAM_URL] = upstream_url or settings.upstream_url
     app.cleanup_ctx.append(_upstream_ctx)
     observability.setup(app, settings, app[UPSTREAM_URL])
+    # Outermost, around the access log: a shielded send is logged and counted in flight (the
+    # drain waits for it) until it has finished, whether or not its client is still there.
+    app.middlewares.insert(0, cancellation.shield_unsafe)
     v2008_routes.setup(app)
     sms2010_routes.setup(app)
     passthrough.setup(app)  # after sms2010: its /2010-04-01/ catch-all must match last

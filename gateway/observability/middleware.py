@@ -7,6 +7,7 @@ figures); upstream figures a handler did not set come from the upstream trace ho
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -23,6 +24,9 @@ from gateway.observability.health import Lifecycle
 from gateway.observability.logs import ACCESS_LOGGER, loggable_path, loggable_query
 
 access_log = logging.getLogger(ACCESS_LOGGER)
+
+# nginx's status for "client closed the request": nothing was sent, the work was stopped.
+CLIENT_CLOSED = 499
 
 # Probes and scrapes arrive every few seconds; they are logged at DEBUG only.
 _QUIET_DIALECT = "ops"
@@ -103,6 +107,9 @@ def make_middleware(
         except web.HTTPException as exc:
             status = exc.status
             exc.headers[context.REQUEST_ID_HEADER] = obs.request_id
+            raise
+        except asyncio.CancelledError:
+            status = CLIENT_CLOSED  # the client left; its handler was cancelled
             raise
         finally:
             metrics.in_flight.dec()
