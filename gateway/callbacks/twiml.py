@@ -34,7 +34,7 @@ def _parser() -> etree.XMLParser:
     # No entity expansion, no DTD or network fetches, no huge documents: the reply is untrusted.
     return etree.XMLParser(
         resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
-        remove_pis=True,
+        remove_pis=True, remove_comments=True,
     )
 
 
