@@ -90,5 +90,7 @@ async def call_legacy(
     except aiohttp.ClientError as exc:
         refused = refused_by_policy(exc)
         if refused is not None:
-            raise UrlRefused(f"callback URLs must not point at internal addresses ({refused})") from None
+            raise UrlRefused(
+                f"callback URLs must not point at internal addresses ({refused})"
+            ) from None
         raise LegacyCallFailed(502, f"legacy app unreachable ({exc.__class__.__name__})") from None

@@ -179,7 +179,7 @@ def check_shape(resp: Response) -> None:
         assert status == str(resp.status), resp
     elif kind.startswith("text/plain"):
         assert resp.status in (400, 413, 431), resp  # the HTTP parser's own refusal
-    elif kind.startswith("text/csv") or kind.startswith("text/html"):
+    elif kind.startswith(("text/csv", "text/html")):
         assert str(resp.status).encode() in resp.body, resp
     else:
         raise AssertionError(f"unexpected error content type: {resp}")
@@ -216,9 +216,9 @@ def legacy_app() -> Iterator[LegacyApp]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = _answer  # noqa: N815
+        do_GET = do_POST = _answer
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

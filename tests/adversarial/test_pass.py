@@ -21,7 +21,6 @@ import re
 import socket
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
@@ -158,7 +157,7 @@ def test_nul_and_control_bytes(strict: Gateway, data: bytes) -> None:
         request("GET", V2008, AUTH, *(f"X-H{i}: {i}" for i in range(300))),
         request("POST", V2008, AUTH, FORM, body=GOOD_FORM + b"&x=" + b"y" * 20000),
         request("POST", V2008, AUTH, FORM, "Transfer-Encoding: chunked", length=False,
-                body=b"".join(b"1000\r\n" + b"z" * 4096 + b"\r\n" for _ in range(5)) + b"0\r\n\r\n"),
+                body=(b"1000\r\n" + b"z" * 4096 + b"\r\n") * 5 + b"0\r\n\r\n"),
         request("POST", V2008, AUTH, FORM, body=b"Body=" + b"x" * 8000),
     ],
 )
@@ -419,7 +418,7 @@ TWIML_ATTACKS = {
     "xxe": b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
            b"<Response><Sms>&x;</Sms></Response>",
     "laughs": b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
-              + b"".join(b'<!ENTITY %s "%s">' % (b"b%d" % i, (b"&a;" if i == 0 else b"&b%d;" % (i - 1)) * 10)
+              + b"".join(b'<!ENTITY b%d "%s">' % (i, (b"&b%d;" % (i - 1) if i else b"&a;") * 10)
                          for i in range(8))
               + b"]><Response><Sms>&b7;</Sms></Response>",
     "redirect-metadata": b"<Response><Redirect>http://169.254.169.254/latest/meta-data/"

@@ -87,3 +87,17 @@ async def test_a_real_name_resolving_internally_is_refused_at_call_time(
     resp = await twilio_post(gateway, url, status_event(SID, "sent"))
     assert resp.status == 403
     assert legacy.seen == []
+
+
+def test_the_inbound_url_command_follows_the_policy(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.cli import main
+
+    monkeypatch.setenv("GATEWAY_CALLBACK_SIGNING_KEY", KEY)
+    argv = ["inbound-url", "--account-sid", ACCOUNT, "--sms-url", "http://10.1.2.3/sms",
+            "--public-url", "https://gw.example"]
+    assert main(argv) == 2
+    assert "internal" in capsys.readouterr().err
+    assert main([*argv, "--callback-allow-private-networks"]) == 0
+    assert capsys.readouterr().out.startswith("https://gw.example/callbacks/inbound/v1.")

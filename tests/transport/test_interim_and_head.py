@@ -43,8 +43,8 @@ async def _call(pool: Pool, method: str = "POST", body: bytes | None = b"To=1") 
     [
         b"HTTP/1.1 100 Continue\r\n\r\n",
         b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n",
-        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n"
-        b"HTTP/1.1 103 Early Hints\r\nLink: </b>\r\n\r\n",
+        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n"
+        b"HTTP/1.1 103 Early Hints\r\nLink: </b>\r\n\r\n"),
     ],
 )
 async def test_interim_answers_are_skipped(pools: MakePool, interim: bytes) -> None:
