@@ -67,7 +67,8 @@ class Redact(logging.Filter):
         if bad_request is not None:
             record.msg = "rejected a malformed request: %s (HTTP %s)"
             record.args = (type(bad_request).__name__, bad_request.code)
-            record.levelno, record.levelname = logging.INFO, "INFO"
+            if record.levelno > logging.INFO:  # aiohttp's DEBUG ones (a TLS hello) stay DEBUG
+                record.levelno, record.levelname = logging.INFO, "INFO"
             record.exc_info, record.exc_text, record.stack_info = None, None, None
             return True
         message = record.getMessage()

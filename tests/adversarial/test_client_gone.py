@@ -5,11 +5,14 @@ once rather than after the slow-client timeout."""
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from lxml import etree
 
 from gateway.config import Settings
 from gateway.observability import LIFECYCLE
@@ -146,5 +149,12 @@ async def test_a_declared_body_over_the_limit_is_refused_at_once(
         await writer.drain()
         # the client has sent 4 of its 10 million bytes and waits: the answer comes anyway
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
-        writer.close()
         assert head.startswith(b"HTTP/1.1 413"), (path, head)
+        length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
+        body = await asyncio.wait_for(reader.readexactly(length), 5.0)
+        writer.close()
+        # the legacy shape of the path's dialect and format, the status in it
+        if path.endswith(".json"):
+            assert json.loads(body)["status"] == 413, body
+        else:
+            assert etree.fromstring(body).findtext("RestException/Status") == "413", body
