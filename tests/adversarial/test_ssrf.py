@@ -8,6 +8,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -15,7 +16,10 @@ from gateway.callbacks import wrap_status_callback
 from gateway.callbacks.tokens import STATUS, CallbackTarget, sign_token
 from gateway.callbacks.urls import STATUS_PATH
 from gateway.callbacks.wrap import inbound_webhook_url
+from gateway.cli import main
 from gateway.model import ApiError
+from gateway.netpolicy import checked_connector
+from gateway.sandbox.webhooks import WebhookSender
 from tests.callbacks.conftest import (
     ACCOUNT,
     KEY,
@@ -92,8 +96,6 @@ async def test_a_real_name_resolving_internally_is_refused_at_call_time(
 def test_the_inbound_url_command_follows_the_policy(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gateway.cli import main
-
     monkeypatch.setenv("GATEWAY_CALLBACK_SIGNING_KEY", KEY)
     argv = ["inbound-url", "--account-sid", ACCOUNT, "--sms-url", "http://10.1.2.3/sms",
             "--public-url", "https://gw.example"]
@@ -101,3 +103,13 @@ def test_the_inbound_url_command_follows_the_policy(
     assert "internal" in capsys.readouterr().err
     assert main([*argv, "--callback-allow-private-networks"]) == 0
     assert capsys.readouterr().out.startswith("https://gw.example/callbacks/inbound/v1.")
+
+
+async def test_the_embedded_sandbox_never_calls_a_metadata_address() -> None:
+    """In ``serve --sandbox`` the sandbox's webhooks leave from the gateway's host: loopback
+    (the gateway's relay) is its daily work, the metadata service never."""
+    async with aiohttp.ClientSession(connector=checked_connector(True)) as session:
+        sender = WebhookSender(session, retries=0)
+        for url in ("http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/"):
+            delivery = await sender.send("status_callback", url, "POST", [("a", "b")], "t")
+            assert delivery.status is None and delivery.error == "DestinationRefused"
