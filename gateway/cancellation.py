@@ -1,9 +1,9 @@
 """What happens to a request's work when its client goes away.
 
 The server cancels a request's handler when the client's connection is lost (aiohttp's
-``handler_cancellation``, set in :func:`gateway.limits.handler_args`), so that an abandoned list
-stops its upstream reads at once instead of walking pages for nobody: a hundred list requests
-sent and abandoned within 20 ms used to keep the gateway busy for seconds.
+``handler_cancellation``, set in :func:`gateway.client_limits.handler_args`), so that an
+abandoned list stops its upstream reads at once instead of walking pages for nobody: a hundred
+list requests sent and abandoned within 20 ms used to keep the gateway busy for seconds.
 
 A send must not be cut off that way: once its request may be upstream, stopping half-way
 leaves the message's fate unknown to everyone and aborts the connection it travels on.

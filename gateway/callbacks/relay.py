@@ -12,12 +12,11 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from gateway import __version__
+from gateway import USER_AGENT
 from gateway.callbacks.urls import UrlRefused, check_legacy_url, with_query
-from gateway.netpolicy import refused_by_policy
+from gateway.destination_policy import refused_by_policy
 from gateway.signing import compute_signature
 
-USER_AGENT = f"twilio-legacy-sms-gateway/{__version__}"
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -65,7 +64,7 @@ async def call_legacy(
 ) -> LegacyAnswer:
     """Send ``params`` to the legacy ``url`` as Twilio would have, signed with the account's
     token for exactly that URL (for GET, the full URL with its query). The session's
-    connector must be :func:`gateway.netpolicy.checked_connector` with the same
+    connector must be :func:`gateway.destination_policy.checked_connector` with the same
     ``allow_private``: it checks the addresses a name resolves to."""
     check_legacy_url(url, allowed_hosts, allow_private=allow_private)
     headers = {"User-Agent": USER_AGENT}

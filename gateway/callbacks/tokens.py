@@ -27,7 +27,6 @@ CLOCK_SKEW = 300.0
 STATUS = "status"  # a StatusCallback of a legacy send (or of an <Sms statusCallback>)
 ACTION = "action"  # the action URL of an <Sms> verb
 INBOUND = "inbound"  # a legacy app's SMS URL (inbound messages and <Redirect>)
-KINDS = (STATUS, ACTION, INBOUND)
 METHODS = ("GET", "POST")
 
 

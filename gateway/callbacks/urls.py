@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlencode, urlsplit
 
-from gateway.netpolicy import DestinationRefused, check_host
+from gateway.destination_policy import DestinationRefused, check_host
 
 STATUS_PATH = "/callbacks/status/"
 ACTION_PATH = "/callbacks/action/"
@@ -36,7 +36,7 @@ def host_allowed(host: str, allowed: Sequence[str]) -> bool:
 
 def check_legacy_url(url: str, allowed: Sequence[str], *, allow_private: bool = False) -> None:
     """Raise UrlRefused unless ``url`` is an absolute http(s) URL on an allowed host whose
-    host is no refused address literal nor localhost (:mod:`gateway.netpolicy`; names are
+    host is no refused address literal nor localhost (:mod:`gateway.destination_policy`; names are
     checked again on their resolved addresses when called)."""
     try:
         parts = urlsplit(url)

@@ -16,11 +16,11 @@ from aiohttp import web
 from cachetools import TTLCache
 from yarl import URL
 
-from gateway import reqctx
+from gateway import keys
 
 
 @dataclass(slots=True)
-class Lifecycle:
+class DrainState:
     """Set to draining by the server on SIGTERM, read by /readyz; counts the requests in flight
     (maintained by the middleware) so that the drain can wait for them."""
 
@@ -48,7 +48,7 @@ class Lifecycle:
         return True
 
 
-LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
+DRAIN_STATE = web.AppKey("drain_state", DrainState)
 
 
 class UpstreamProbe:
@@ -89,16 +89,16 @@ PROBE = web.AppKey("upstream_probe", UpstreamProbe)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    request[reqctx.DIALECT] = "ops"
-    request[reqctx.OPERATION] = "healthz"
+    request[keys.DIALECT] = "ops"
+    request[keys.OPERATION] = "healthz"
     # The pid tells operators (and tests) which worker process answered.
     return web.json_response({"status": "ok", "pid": os.getpid()})
 
 
 async def readyz(request: web.Request) -> web.Response:
-    request[reqctx.DIALECT] = "ops"
-    request[reqctx.OPERATION] = "readyz"
-    draining = request.app[LIFECYCLE].draining
+    request[keys.DIALECT] = "ops"
+    request[keys.OPERATION] = "readyz"
+    draining = request.app[DRAIN_STATE].draining
     upstream = "skipped (draining)" if draining else await request.app[PROBE].check()
     ready = not draining and upstream == "ok"
     body = {

@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from multidict import MultiMapping
 
-from gateway.observability.redact import Redact, redact_text
+from gateway.observability.redaction import Redact, redact_text
 
 try:  # the `speed` extra: an access line is written for every request
     import orjson as _orjson

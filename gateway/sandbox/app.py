@@ -14,8 +14,8 @@ import aiohttp
 from aiohttp import web
 
 from gateway.config import Settings
+from gateway.destination_policy import checked_connector
 from gateway.model import ApiError
-from gateway.netpolicy import checked_connector
 from gateway.sandbox.accounts import Accounts
 from gateway.sandbox.api import inbound, messages, numbers, sms2010
 from gateway.sandbox.clock import SandboxClock

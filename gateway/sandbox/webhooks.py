@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
 
-from gateway.netpolicy import DestinationRefused, check_host
+from gateway.destination_policy import DestinationRefused, check_host
 from gateway.signing import compute_signature
 
 log = logging.getLogger("gateway.sandbox.webhooks")

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer
 from lxml import etree
 
 from gateway.config import Settings
-from gateway.observability import LIFECYCLE
+from gateway.observability import DRAIN_STATE
 from tests.reliability.conftest import ACCOUNT, ServeGateway, basic, raw_http
 
 LIST = f"/2008-08-01/Accounts/{ACCOUNT}/SMS/Messages"
@@ -79,7 +79,7 @@ async def test_abandoned_lists_stop_their_upstream_work(
 ) -> None:
     upstream, url = await _held(aiohttp_server)
     gw = await serve_gateway(SETTINGS, url)
-    lifecycle = gw.app[LIFECYCLE]
+    drain_state = gw.app[DRAIN_STATE]
     await asyncio.gather(*(
         _send_and_leave(gw.host, gw.port, request("GET", LIST, f"Authorization: {basic()}"))
         for _ in range(20)
@@ -87,7 +87,7 @@ async def test_abandoned_lists_stop_their_upstream_work(
     await _until(lambda: len(upstream.arrived) == 20)
     # Upstream still holds every one of them, yet the gateway has stopped waiting: with the
     # clients gone, nobody would read the answers (before: 30 s each, the upstream timeout).
-    await _until(lambda: lifecycle.in_flight == 0, timeout=5.0)
+    await _until(lambda: drain_state.in_flight == 0, timeout=5.0)
     upstream.gate.set()
 
 
@@ -96,16 +96,16 @@ async def test_an_abandoned_send_is_finished_not_cut_off(
 ) -> None:
     upstream, url = await _held(aiohttp_server)
     gw = await serve_gateway(SETTINGS, url)
-    lifecycle = gw.app[LIFECYCLE]
+    drain_state = gw.app[DRAIN_STATE]
     form = b"To=4155551212&From=4155550000&Body=hello"
     await _send_and_leave(gw.host, gw.port, request(
         "POST", LIST, f"Authorization: {basic()}",
         "Content-Type: application/x-www-form-urlencoded", body=form))
     await _until(lambda: upstream.arrived == ["POST"])
     await asyncio.sleep(0.2)
-    assert lifecycle.in_flight == 1  # still sending although its client has gone
+    assert drain_state.in_flight == 1  # still sending although its client has gone
     upstream.gate.set()
-    await _until(lambda: lifecycle.in_flight == 0)
+    await _until(lambda: drain_state.in_flight == 0)
     assert upstream.answered_to_live_connection == [True]
 
 
@@ -158,3 +158,4 @@ async def test_a_declared_body_over_the_limit_is_refused_at_once(
             assert json.loads(body)["status"] == 413, body
         else:
             assert etree.fromstring(body).findtext("RestException/Status") == "413", body
+

@@ -17,8 +17,8 @@ from gateway.callbacks.tokens import STATUS, CallbackTarget, sign_token
 from gateway.callbacks.urls import STATUS_PATH
 from gateway.callbacks.wrap import inbound_webhook_url
 from gateway.cli import main
+from gateway.destination_policy import checked_connector
 from gateway.model import ApiError
-from gateway.netpolicy import checked_connector
 from gateway.sandbox.webhooks import WebhookSender
 from tests.callbacks.conftest import (
     ACCOUNT,

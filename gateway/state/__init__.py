@@ -1,0 +1,5 @@
+"""Shared state: what must agree across the gateway's processes and replicas.
+
+:mod:`gateway.state.base` declares what the gateway asks of a store; ``memory://`` (one
+process, :mod:`gateway.state.memory`) and ``redis://`` (:mod:`gateway.state.redis`) answer it.
+"""
