@@ -18,15 +18,13 @@ from aiohttp.typedefs import Handler, Middleware
 
 from gateway import keys
 from gateway.config import Settings
+from gateway.errors import CLIENT_CLOSED
 from gateway.observability import context
 from gateway.observability import metrics as metrics_mod
 from gateway.observability.health import DrainState
 from gateway.observability.logs import ACCESS_LOGGER, loggable_path, loggable_query
 
 access_log = logging.getLogger(ACCESS_LOGGER)
-
-# nginx's status for "client closed the request": nothing was sent, the work was stopped.
-CLIENT_CLOSED = 499
 
 # Probes and scrapes arrive every few seconds; they are logged at DEBUG only.
 _QUIET_DIALECT = "ops"

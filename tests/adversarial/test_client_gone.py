@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
+import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestClient, TestServer
 from lxml import etree
 
 from gateway.config import Settings
+from gateway.errors import CLIENT_CLOSED
+from gateway.guard import guard
 from gateway.observability import DRAIN_STATE
+from gateway.observability.logs import ACCESS_LOGGER
 from tests.reliability.conftest import ACCOUNT, ServeGateway, basic, raw_http
 
 LIST = f"/2008-08-01/Accounts/{ACCOUNT}/SMS/Messages"
@@ -159,3 +164,46 @@ async def test_a_declared_body_over_the_limit_is_refused_at_once(
         else:
             assert etree.fromstring(body).findtext("RestException/Status") == "413", body
 
+
+async def test_a_send_whose_client_leaves_mid_body_is_no_server_error(
+    serve_gateway: ServeGateway, sandbox: TestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The shielded send outlives its client and its body read fails: the client left, which is
+    not the gateway's fault, so no ERROR and no traceback; one INFO line and a 499."""
+    caplog.set_level(logging.INFO)
+    gw = await serve_gateway(SETTINGS, str(sandbox.make_url("")))
+    drain_state = gw.app[DRAIN_STATE]
+    _, writer = await asyncio.open_connection(gw.host, gw.port)
+    writer.write(
+        f"POST {LIST} HTTP/1.1\r\nHost: x\r\nAuthorization: {basic()}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        "Content-Length: 1000\r\n\r\nTo=415555".encode()
+    )
+    await writer.drain()
+    await _until(lambda: drain_state.in_flight == 1)
+    writer.close()
+    await _until(lambda: drain_state.in_flight == 0)
+    guard_records = [r for r in caplog.records if r.name == "gateway.guard"]
+    assert [r.levelno for r in guard_records] == [logging.INFO], caplog.text
+    (gone,) = guard_records
+    assert gone.exc_info is None and "client" in gone.getMessage()
+    assert "Connection lost" not in caplog.text and "Traceback" not in caplog.text
+    access = [r for r in caplog.records if r.name == ACCESS_LOGGER]
+    assert [r.args[2] for r in access] == [CLIENT_CLOSED]  # type: ignore[index]
+
+
+async def test_a_connection_error_with_the_client_still_there_is_a_server_error(
+    aiohttp_client: Callable[..., Awaitable[TestClient]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only a client that has left excuses a connection error: one of the gateway's own (a
+    socket it opened) stays a 500 logged at ERROR."""
+
+    async def broken(request: web.Request) -> web.Response:
+        raise ConnectionResetError("Connection reset by peer")
+
+    app = web.Application(middlewares=[guard])
+    app.router.add_get("/broken", broken)
+    client = await aiohttp_client(app)
+    resp = await client.get("/broken")
+    assert resp.status == 500
+    assert [r.levelno for r in caplog.records if r.name == "gateway.guard"] == [logging.ERROR]
