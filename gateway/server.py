@@ -223,5 +223,9 @@ def run(coro_fn: Callable[[Settings], Awaitable[T]], settings: Settings) -> T:
     try:
         import uvloop
     except ImportError:
+        uvloop = None  # type: ignore[assignment]
+    # Outside the except block: run there, every traceback of the whole run would carry the
+    # ImportError as its context ("During handling of the above exception...").
+    if uvloop is None:
         return asyncio.run(coro_fn(settings))  # type: ignore[arg-type]
     return uvloop.run(coro_fn(settings))  # type: ignore[arg-type]

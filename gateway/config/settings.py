@@ -280,6 +280,14 @@ class Settings(ConsoleSettings, StateSettings):
         "webhook tokens never expire.",
         low=0,
     )
+    callback_allow_private_networks: bool = _opt(
+        False,
+        "GATEWAY_CALLBACK_ALLOW_PRIVATE_NETWORKS",
+        "Let legacy callback and SMS URLs reach loopback, private (RFC 1918, 100.64/10), "
+        "link-local and unique-local addresses, for legacy apps on an internal network or on "
+        "this host. Off by default: such URLs are refused (SSRF). Metadata, multicast and "
+        "reserved addresses are refused either way (docs/reliability.md).",
+    )
 
     # --- sandbox ---------------------------------------------------------------------------
     sandbox_max_messages: int = _opt(

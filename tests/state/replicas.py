@@ -66,7 +66,9 @@ async def start_replica(
 ) -> GatewayProcess:
     return await start_gateway(
         "--port", "0", "--upstream-url", bench.sandbox_url, "--public-url", PUBLIC_URL,
-        "--state-url", state_url, "--callback-timeout", "5", *args,
+        "--state-url", state_url, "--callback-timeout", "5",
+        # the legacy app of these tests listens on loopback, which the SSRF policy refuses
+        "--callback-allow-private-networks", *args,
         env={"GATEWAY_CALLBACK_SIGNING_KEY": KEY, "GATEWAY_ACCOUNTS": f"{ACCOUNT}={TOKEN}"},
     )
 
