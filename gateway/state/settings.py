@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
+
+from redis.asyncio.connection import parse_url
 
 from gateway.config import ConfigError, Settings
 from gateway.state.url import mask_url, scheme_of
@@ -10,8 +13,14 @@ from gateway.state.url import mask_url, scheme_of
 
 def validate_state_settings(s: Settings) -> None:
     try:
-        scheme_of(s.state_url)
+        scheme = scheme_of(s.state_url)
+        if scheme != "memory":
+            # What the client would reject only when the first call is made.
+            if scheme == "unix" and not urlsplit(s.state_url).path:
+                raise ValueError("unix:// needs the socket's path, e.g. unix:///run/redis.sock")
+            parse_url(s.state_url)
     except ValueError as exc:
+        # The client's messages quote a port or an option, never the password.
         raise ConfigError(
             f"setting 'state_url' (GATEWAY_STATE_URL): {mask_url(s.state_url)!r}: {exc}"
         ) from None

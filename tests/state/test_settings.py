@@ -33,6 +33,9 @@ def test_defaults_and_environment() -> None:
     [
         ({"GATEWAY_STATE_URL": "http://redis:6379"}, "memory://, redis://, rediss://, unix://"),
         ({"GATEWAY_STATE_URL": "mysql://u:hunter2@db/x"}, "u:***@db"),
+        ({"GATEWAY_STATE_URL": "redis://:hunter2@redis:63a79/0"}, "Port could not be cast"),
+        ({"GATEWAY_STATE_URL": "redis://redis:6379/0?socket_timeout=x"}, "socket_timeout"),
+        ({"GATEWAY_STATE_URL": "unix://"}, "socket's path"),
         ({"GATEWAY_STATE_TIMEOUT": "0"}, "state_timeout"),
         ({"GATEWAY_CALLBACK_STORE_DOWN": "drop"}, "retry-later, relay"),
     ],
