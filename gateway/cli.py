@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway import __version__
+from gateway.callbacks import cli as callbacks_cli
 from gateway.config import ConfigError, Settings, load_settings, setting_fields
+from gateway.observability.logs import configure_logging
 
 DESCRIPTION = """\
 A version-translating gateway for legacy Twilio SMS clients: it accepts the 2008-08-01 and
@@ -82,15 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
         "the effective settings as JSON with secrets masked. Exits 2 on an invalid setting.",
     )
     _add_setting_options(check, None)
-    from gateway.callbacks import cli as callbacks_cli
-
     callbacks_cli.add_parser(sub, _add_setting_options)
     return parser
 
 
 def _setup_logging(settings: Settings) -> None:
-    from gateway.observability.logs import configure_logging
-
     configure_logging(settings.log_level, settings.log_format, settings.log_mask_numbers)
 
 
@@ -110,18 +108,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(settings.masked(), indent=2, sort_keys=True))
         return 0
     if args.command == "inbound-url":
-        from gateway.callbacks import cli as callbacks_cli
-
         return callbacks_cli.run(args, settings)
 
     _setup_logging(settings)
-    from gateway import server
+    # Imported here: check-config and inbound-url must not load the server side (aiohttp's
+    # web application, the dialects, lxml, the sandbox) only to print and exit.
+    from gateway import server, supervisor
 
     try:
         if args.command == "sandbox":
             server.run(server.serve_sandbox, settings)
         elif settings.workers > 1:
-            return server.serve_workers(settings)
+            return supervisor.serve_workers(settings)
         else:
             server.run(server.serve_gateway, settings)
     except OSError as exc:

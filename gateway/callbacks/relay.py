@@ -12,11 +12,10 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from gateway import __version__
+from gateway import USER_AGENT
 from gateway.callbacks.urls import check_legacy_url, with_query
 from gateway.signing import compute_signature
 
-USER_AGENT = f"twilio-legacy-sms-gateway/{__version__}"
 FORM = "application/x-www-form-urlencoded"
 
 

@@ -24,7 +24,6 @@ VERSION = "v1"
 STATUS = "status"  # a StatusCallback of a legacy send (or of an <Sms statusCallback>)
 ACTION = "action"  # the action URL of an <Sms> verb
 INBOUND = "inbound"  # a legacy app's SMS URL (inbound messages and <Redirect>)
-KINDS = (STATUS, ACTION, INBOUND)
 METHODS = ("GET", "POST")
 
 

@@ -15,7 +15,7 @@ from gateway.callbacks.urls import (
     check_legacy_url,
     gateway_url,
 )
-from gateway.config import Settings
+from gateway.config.settings import Settings
 from gateway.model import ACCOUNT_SID, ApiError
 
 log = logging.getLogger("gateway.callbacks")

@@ -26,7 +26,7 @@ from gateway.dialects.v2008.render import message_row, message_xml
 from gateway.mapping.numbers import normalise
 from gateway.observability.logs import mask_path
 from gateway.observability.metrics import register_cache
-from gateway.upstream.wire import message_of
+from gateway.upstream.messages_json import message_of
 
 
 class _CacheInfo(Protocol):

@@ -17,7 +17,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.callbacks.conftest import legacy  # noqa: F401 -- fixture
 from tests.support.auth import basic_auth
+from tests.support.sandbox_gateway import make_gateway, sandbox  # noqa: F401 -- fixtures
 
 ACCOUNT = "AC" + "0123456789abcdef" * 2
 TOKEN = "tok-5ecret-0f-the-legacy-app"

@@ -29,9 +29,9 @@ import aiohttp
 from aiohttp import web
 
 from gateway.app import create_app
+from gateway.client_limits import LimitedSite, handler_args
 from gateway.config import Settings
 from gateway.errors import OUTCOME_UNKNOWN
-from gateway.limits import LimitedSite, handler_args
 from gateway.sandbox.app import LIFECYCLE, STORE, create_sandbox_app
 from gateway.signing import validate_signature
 from tests.reliability.faulty_upstream import ALL_FAULTS, FaultyUpstream, too_large

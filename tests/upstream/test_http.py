@@ -17,7 +17,7 @@ from multidict import CIMultiDict
 
 from gateway.model import ApiError, Credentials
 from gateway.observability import context
-from gateway.upstream.http import UpstreamClient, _basic_auth
+from gateway.upstream.http import UpstreamClient, basic_auth_header
 from gateway.upstream.retry import RetryPolicy
 
 BODY = {"sid": "SM" + "0" * 32, "body": "x" * 2000}
@@ -98,7 +98,7 @@ async def test_attempts_are_observed_and_tagged_without_trace_hooks(
     assert obs.upstream_requests == 2 and obs.upstream_status == 404
     assert obs.upstream_seconds == pytest.approx(sum(sec for _, _, sec in observed))
     assert seen[0][context.REQUEST_ID_HEADER] == "req-123"
-    assert seen[0]["Authorization"] == _basic_auth(CREDS)
+    assert seen[0]["Authorization"] == basic_auth_header(CREDS)
 
 
 async def test_unreachable_upstream_is_observed_as_error() -> None:
@@ -114,9 +114,9 @@ async def test_unreachable_upstream_is_observed_as_error() -> None:
 
 def test_authorization_header_is_per_credentials() -> None:
     a, b = Credentials("ACa", "one"), Credentials("ACa", "two")
-    assert _basic_auth(a) == "Basic QUNhOm9uZQ=="
-    assert _basic_auth(a) is _basic_auth(Credentials("ACa", "one"))
-    assert _basic_auth(b) == "Basic QUNhOnR3bw=="
+    assert basic_auth_header(a) == "Basic QUNhOm9uZQ=="
+    assert basic_auth_header(a) is basic_auth_header(Credentials("ACa", "one"))
+    assert basic_auth_header(b) == "Basic QUNhOnR3bw=="
 
 
 FORM = [("To", "+14155551212"), ("From", "+14155550000"),

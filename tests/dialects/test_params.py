@@ -1,4 +1,4 @@
-"""The dialect-independent request parsing in gateway/dialects/common.py."""
+"""The dialect-independent request parsing in gateway/dialects/params.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.dialects import common
+from gateway.dialects import params
 from gateway.model import ApiError, ListFilter
 
 
@@ -29,24 +29,24 @@ from gateway.model import ApiError, ListFilter
     ],
 )
 def test_decode_pairs(raw: bytes, pairs: list[tuple[str, str]]) -> None:
-    assert common.decode_pairs(raw) == pairs
+    assert params.decode_pairs(raw) == pairs
 
 
 def test_decode_pairs_honours_the_declared_charset() -> None:
-    assert common.decode_pairs(b"Body=caf%E9", "iso-8859-1") == [("Body", "caf\u00e9")]
-    assert common.decode_pairs(b"Body=x", "no-such-charset") == [("Body", "x")]
+    assert params.decode_pairs(b"Body=caf%E9", "iso-8859-1") == [("Body", "caf\u00e9")]
+    assert params.decode_pairs(b"Body=x", "no-such-charset") == [("Body", "x")]
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=200))
 def test_decode_pairs_never_fails(raw: bytes) -> None:
-    for name, value in common.decode_pairs(raw):
+    for name, value in params.decode_pairs(raw):
         assert isinstance(name, str) and isinstance(value, str)
 
 
 def test_repeated_parameters_first_wins() -> None:
-    assert common.first([("To", "1"), ("To", "2")], "To") == "1"
-    assert common.first([], "To") is None
+    assert params.first([("To", "1"), ("To", "2")], "To") == "1"
+    assert params.first([], "To") is None
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,7 @@ def test_repeated_parameters_first_wins() -> None:
     ],
 )
 def test_split_format(name: str, stem: str, fmt: str | None) -> None:
-    assert common.split_format(name) == (stem, fmt)
+    assert params.split_format(name) == (stem, fmt)
 
 
 @pytest.mark.parametrize(
@@ -71,11 +71,11 @@ def test_split_format(name: str, stem: str, fmt: str | None) -> None:
     [("/2008-08-01/x/Messages.Json", "json"), ("/2008-08-01/x", "xml"), ("/a/b.csv/", "csv")],
 )
 def test_format_of_path(path: str, fmt: str) -> None:
-    assert common.format_of_path(path) == fmt
+    assert params.format_of_path(path) == fmt
 
 
 def _filter(query: str) -> ListFilter:
-    return common.parse_list_filter(common.decode_pairs(query.encode()), "US")
+    return params.parse_list_filter(params.decode_pairs(query.encode()), "US")
 
 
 @pytest.mark.parametrize(
@@ -124,7 +124,7 @@ def test_filter_pairs_read_back_as_the_same_filter() -> None:
                      date_sent_before=date(2009, 8, 1), date_sent_after=date(2009, 6, 1))
     from urllib.parse import urlencode
 
-    assert _filter(urlencode(common.filter_pairs(flt))) == flt
+    assert _filter(urlencode(params.filter_pairs(flt))) == flt
 
 
 @pytest.mark.parametrize(
@@ -140,7 +140,7 @@ def test_filter_pairs_read_back_as_the_same_filter() -> None:
     ],
 )
 def test_paging(query: str, page: int, size: int) -> None:
-    got = common.parse_paging(common.decode_pairs(query.encode()))
+    got = params.parse_paging(params.decode_pairs(query.encode()))
     assert (got.page, got.page_size) == (page, size)
 
 
@@ -149,12 +149,12 @@ def test_paging(query: str, page: int, size: int) -> None:
 )
 def test_bad_paging_is_a_400(query: str) -> None:
     with pytest.raises(ApiError) as info:
-        common.parse_paging(common.decode_pairs(query.encode()))
+        params.parse_paging(params.decode_pairs(query.encode()))
     assert (info.value.status, info.value.code) == (400, 20001)
 
 
 def _send(query: str, limit: int = 160):  # type: ignore[no-untyped-def]
-    return common.parse_send(common.decode_pairs(query.encode()), region="US", body_limit=limit)
+    return params.parse_send(params.decode_pairs(query.encode()), region="US", body_limit=limit)
 
 
 def test_send_golden_seed_000() -> None:
@@ -206,8 +206,8 @@ def test_body_limit_counts_characters_and_is_configurable() -> None:
 )
 def test_account_sid_shape(sid: str, ok: bool) -> None:
     if ok:
-        assert common.check_account_sid(sid) == sid
+        assert params.check_account_sid(sid) == sid
     else:
         with pytest.raises(ApiError) as info:
-            common.check_account_sid(sid)
+            params.check_account_sid(sid)
         assert (info.value.status, info.value.code) == (404, None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.model import ApiError
-from gateway.upstream import wire
+from gateway.upstream import messages_json as wire
 
 RAW = {
     "sid": "SM" + "c" * 32, "account_sid": "AC" + "d" * 32, "to": "+14155551212",
@@ -20,7 +20,7 @@ RAW = {
 def test_the_same_values_give_the_same_message() -> None:
     first = wire.message_from_json(dict(RAW))
     assert wire.message_from_json(dict(RAW)) is first
-    assert first == wire._build_message(RAW)
+    assert first == wire.build_message(RAW)
 
 
 @pytest.mark.parametrize(
@@ -31,7 +31,7 @@ def test_the_same_values_give_the_same_message() -> None:
 def test_any_difference_gives_a_fresh_message(field: str, value: object) -> None:
     before = wire.message_from_json(dict(RAW))
     after = wire.message_from_json({**RAW, field: value})
-    assert after == wire._build_message({**RAW, field: value})
+    assert after == wire.build_message({**RAW, field: value})
     assert after != before
 
 

@@ -1,68 +1,48 @@
-"""What every legacy dialect needs, whatever its wire shape: credentials, path checks, format
-suffixes, tolerant form and query parsing, list filters, paging parameters and send validation.
+"""What every legacy dialect parses, whatever its wire shape: Basic credentials, path sids,
+format suffixes, tolerant form and query decoding, list filters, paging parameters and send
+validation.
 
-Everything here raises :class:`ApiError` for bad input, so a dialect's handler only has to render
-the error in its own shape. Apart from :func:`credentials` and :func:`read_form`, which read the
-aiohttp request, these are pure functions over strings and pairs.
+Pure functions over strings and pairs: the aiohttp side (reading the request, calling upstream)
+is :mod:`gateway.dialects.request`. Everything here raises :class:`ApiError` for bad input, so a
+dialect only has to render the error in its own shape.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 from urllib.parse import unquote_to_bytes
 
-from aiohttp import BasicAuth, hdrs, web
+from aiohttp import BasicAuth
 
-from gateway import errors, reqctx
+from gateway import errors
+from gateway.errors import (
+    BODY_REQUIRED,
+    BODY_TOO_LONG,
+    FROM_REQUIRED,
+    INVALID_PARAMETER,
+    TO_REQUIRED,
+)
 from gateway.mapping.dates import parse_day
 from gateway.mapping.numbers import parse_number
-from gateway.model import ApiError, Credentials, ListFilter, ListQuery, Message, SendRequest
+from gateway.model import ACCOUNT_SID, RESOURCE_SID, Credentials, ListFilter, ListQuery, SendRequest
 
 Pairs = Sequence[tuple[str, str]]
 
 FORMATS: Final = ("xml", "json", "csv", "html")
 DEFAULT_FORMAT: Final = "xml"
 
-# Twilio's own codes for a legacy send's missing parameters and over-long body.
-TO_REQUIRED: Final = 21604
-FROM_REQUIRED: Final = 21603
-BODY_REQUIRED: Final = 21602
-BODY_TOO_LONG: Final = 21605
-# A query parameter the gateway cannot read (a DateSent that is no YYYY-MM-DD day, a Page or
-# page size that is no number). Twilio's catalogue names 20001 for invalid parameters.
-INVALID_PARAMETER: Final = 20001
-# Twilio's "resource not found".
-RESOURCE_NOT_FOUND: Final = 20404
-
-_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
-_RESOURCE_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
-
 
 # --- auth and paths ----------------------------------------------------------------------------
-
-
-def credentials(request: web.Request) -> Credentials:
-    """The request's Basic credentials, passed through to upstream as they are.
-
-    Missing or garbled credentials are a 401 with ``WWW-Authenticate: Basic realm="Twilio API"``:
-    httplib2-based clients (twilio-python up to 5.x) send every request without credentials
-    first and only retry with them after exactly this challenge."""
-    creds = _decode_basic(request.headers.get(hdrs.AUTHORIZATION, ""))
-    if creds is None:
-        raise errors.unauthenticated()
-    return creds
 
 
 # A handful of legacy apps make every request, each with its one header: decoding it is
 # per-request work. Bounded, so arbitrary headers cannot grow it; it holds what the
 # upstream client's Authorization cache (gateway/upstream/http.py) holds.
 @lru_cache(maxsize=256)
-def _decode_basic(header: str) -> Credentials | None:
+def decode_basic(header: str) -> Credentials | None:
     if not header:
         return None
     try:
@@ -82,40 +62,17 @@ def check_account_sid(account_sid: str) -> str:
 
     It is not compared with the credentials' username: a parent account may act on its
     subaccounts, and API keys are not account sids; upstream decides (20003)."""
-    if not _ACCOUNT_SID.fullmatch(account_sid):
-        raise not_found()
+    if not ACCOUNT_SID.fullmatch(account_sid):
+        raise errors.not_found()
     return account_sid
 
 
 def check_resource_sid(sid: str) -> str:
     """A message Sid in a path: two capitals and 32 hex, or a 404 without calling upstream
     (which also keeps path tricks such as ``..`` out of the upstream URL)."""
-    if not _RESOURCE_SID.fullmatch(sid):
-        raise not_found()
+    if not RESOURCE_SID.fullmatch(sid):
+        raise errors.not_found()
     return sid
-
-
-def not_found() -> ApiError:
-    """The legacy 404: Status and Message only, as the 2008 API answered unknown resources."""
-    return ApiError(404, "The requested resource was not found")
-
-
-def as_legacy_not_found(err: ApiError, path: str) -> ApiError:
-    """An upstream 404 names the current API's path (``/2010-04-01/.../Messages/SM....json``),
-    which the legacy client never asked for; name the path it did ask for instead, keeping
-    status, code and headers. Any other error is returned as it is."""
-    if err.status != 404 or err.code not in (None, RESOURCE_NOT_FOUND):
-        return err
-    return ApiError(
-        404, f"The requested resource {path} was not found", err.code, err.more_info,
-        dict(err.headers),
-    )
-
-
-def method_not_allowed(method: str, allow: Iterable[str]) -> ApiError:
-    err = errors.method_not_allowed(method)
-    err.headers["Allow"] = ", ".join(allow)
-    return err
 
 
 def split_format(name: str) -> tuple[str, str | None]:
@@ -169,26 +126,6 @@ def first(pairs: Pairs, name: str) -> str | None:
         if key == name:
             return value
     return None
-
-
-def query_pairs(request: web.Request) -> list[tuple[str, str]]:
-    """The request's query as pairs, from the raw query string: aiohttp's decoded view would
-    lose the difference between ``DateSent>=`` and ``DateSent%3E%3D``."""
-    return decode_pairs(request.rel_url.raw_query_string.encode("utf-8", "surrogateescape"))
-
-
-async def read_form(request: web.Request) -> list[tuple[str, str]]:
-    """A POST body as pairs, whatever the client declared: urlencoded with or without a
-    Content-Type, with any charset, or multipart (file parts are ignored)."""
-    if request.content_type.startswith("multipart/"):
-        try:
-            form = await request.post()
-        except (ValueError, LookupError):  # no boundary, a broken body, an unknown charset
-            raise errors.bad_request(
-                "The request body is not the multipart form it declares", INVALID_PARAMETER
-            ) from None
-        return [(k, v) for k, v in form.items() if isinstance(v, str)]
-    return decode_pairs(await request.read(), request.charset)
 
 
 # --- list filters and paging -------------------------------------------------------------------
@@ -342,64 +279,3 @@ def parse_send(pairs: Pairs, *, region: str, body_limit: int) -> SendRequest:
         to_as_sent=to,
         from_as_sent=from_,
     )
-
-
-async def send_message(
-    request: web.Request,
-    account_sid: str,
-    creds: Credentials,
-    parse: Callable[[Pairs], SendRequest],
-    dialect: str,
-) -> tuple[SendRequest, Message]:
-    """The send every dialect does: the form read and parsed (:func:`read_send`), then the
-    message created upstream. Returns both: a dialect's answer may show what the client sent."""
-    from gateway.app import UPSTREAM
-
-    request[reqctx.OPERATION] = "send"
-    send = await read_send(request, parse, dialect)
-    return send, await request.app[UPSTREAM].create(creds, account_sid, send)
-
-
-async def read_send(
-    request: web.Request, parse: Callable[[Pairs], SendRequest], dialect: str
-) -> SendRequest:
-    """A legacy send from the request's form: parsed by the dialect's ``parse``, its
-    StatusCallback replaced by the one to forward upstream (:func:`upstream_status_callback`)."""
-    send = parse(await read_form(request))
-    if not send.status_callback:
-        return send
-    return dataclasses.replace(
-        send, status_callback=upstream_status_callback(request, send.status_callback, dialect)
-    )
-
-
-def upstream_status_callback(
-    request: web.Request, legacy_url: str | None, dialect: str = "v2008"
-) -> str | None:
-    """The StatusCallback a send forwards upstream for the legacy app's URL.
-
-    The single place the send path decides it: the callback relay's gateway URL, which relays
-    (and translates) to ``legacy_url`` (see gateway/callbacks/wrap.py)."""
-    if not legacy_url:
-        return None
-    from gateway.app import SETTINGS
-    from gateway.callbacks import wrap_status_callback
-
-    return wrap_status_callback(
-        request.app[SETTINGS], legacy_url, request.match_info.get("account_sid", ""), dialect
-    )
-
-
-async def fetch_instance(request: web.Request, account_sid: str, sid: str) -> Message:
-    """The fetch every dialect does: a well-formed sid, credentials, GET only, then upstream's
-    message, its 404 worded for the legacy path the client asked for."""
-    from gateway.app import UPSTREAM
-
-    check_resource_sid(sid)
-    creds = credentials(request)
-    if request.method not in ("GET", "HEAD"):
-        raise method_not_allowed(request.method, ("GET",))
-    try:
-        return await request.app[UPSTREAM].fetch(creds, account_sid, sid)
-    except ApiError as err:
-        raise as_legacy_not_found(err, request.path) from None

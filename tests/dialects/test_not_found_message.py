@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.hardening.conftest import MakeGateway
 from tests.sms2010 import readers
 from tests.sms2010.conftest import ACCOUNT, AUTH, BASE_2008, BASE_2010
+from tests.support.sandbox_gateway import MakeGateway
 
 MISSING = "SM" + "f" * 32
 PATHS = {"v2008": BASE_2008, "sms2010": BASE_2010}

@@ -1,4 +1,4 @@
-"""Client limits and the reliability settings' validation.
+"""Client limits at the connection level.
 
 The limits aiohttp has no knob for live here: a cap on open client connections and a timeout
 for slow clients, both at the connection level (:class:`LimitedSite`), because a slow client is
@@ -8,37 +8,12 @@ one whose request never becomes a request a middleware could see.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from aiohttp import web
 
-from gateway.config import ConfigError, Settings
-
-_NON_NEGATIVE = (
-    "upstream_retries",
-    "upstream_backoff_base",
-    "upstream_backoff_max",
-    "upstream_retry_after_max",
-    "upstream_read_timeout",
-)
-_POSITIVE = (
-    "upstream_max_response_bytes",
-    "max_request_body",
-    "max_header_size",
-    "client_timeout",
-    "max_client_connections",
-)
-
-
-def validate_limit_settings(s: Settings) -> None:
-    env = {f.name: f.metadata["env"] for f in fields(Settings)}
-    for name in _NON_NEGATIVE + _POSITIVE:
-        value = getattr(s, name)
-        if value < 0 or (value == 0 and name in _POSITIVE):
-            bound = ">= 0" if name in _NON_NEGATIVE else "> 0"
-            raise ConfigError(f"setting {name!r} ({env[name]}): {value} must be {bound}")
-
+from gateway.config import Settings
 
 # --- client limits at the connection level -----------------------------------------------------
 

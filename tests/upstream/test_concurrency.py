@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from gateway.model import ApiError, Credentials
-from gateway.upstream.limit import BoundedUpstreamClient
+from gateway.upstream.concurrency import BoundedUpstreamClient
 from tests.ops.conftest import ACCOUNT, TOKEN, FakeUpstream
 
 PATH = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"

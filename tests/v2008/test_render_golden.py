@@ -10,7 +10,7 @@ import pytest
 
 from gateway.dialects.v2008 import render
 from gateway.mapping import dates
-from tests.perf import cases
+from tests.v2008 import golden_cases as cases
 
 GOLDEN: dict[str, str] = json.loads(cases.GOLDEN.read_text())
 

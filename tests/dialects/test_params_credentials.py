@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from gateway.dialects.common import _decode_basic
+from gateway.dialects.params import decode_basic
 from gateway.model import Credentials
 
 
@@ -16,10 +16,10 @@ def header(raw: bytes) -> str:
 
 
 def test_the_same_header_is_decoded_once() -> None:
-    first = _decode_basic(header(b"AC123:token"))
+    first = decode_basic(header(b"AC123:token"))
     assert first == Credentials("AC123", "token")
-    assert _decode_basic(header(b"AC123:token")) is first
-    assert _decode_basic(header(b"AC123:other")) == Credentials("AC123", "other")
+    assert decode_basic(header(b"AC123:token")) is first
+    assert decode_basic(header(b"AC123:other")) == Credentials("AC123", "other")
 
 
 @pytest.mark.parametrize(
@@ -28,10 +28,10 @@ def test_the_same_header_is_decoded_once() -> None:
      header(b"AC123:")],
 )
 def test_unusable_headers_give_no_credentials(value: str) -> None:
-    assert _decode_basic(value) is None
+    assert decode_basic(value) is None
 
 
 def test_latin1_credentials_still_read() -> None:
-    assert _decode_basic(header("AC123:pässwörd".encode("latin-1"))) == Credentials(
+    assert decode_basic(header("AC123:pässwörd".encode("latin-1"))) == Credentials(
         "AC123", "pässwörd"
     )

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.upstream.http import _decode
+from gateway.upstream.http import decode_json
 
 # Within 64 bits: orjson reads a larger integer as a float (json as an int). Twilio's integers
 # (error codes, counts) are far smaller; test_huge_integer_is_still_a_number pins the rest.
@@ -24,7 +24,7 @@ JSON = st.recursive(
 @given(JSON)
 def test_decode_agrees_with_json(value: object) -> None:
     raw = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
-    assert _decode(raw) == json.loads(raw)
+    assert decode_json(raw) == json.loads(raw)
 
 
 @pytest.mark.parametrize(
@@ -39,8 +39,8 @@ def test_decode_agrees_with_json(value: object) -> None:
     ],
 )
 def test_decode_edge_cases(raw: bytes, expected: object) -> None:
-    assert _decode(raw) == expected
+    assert decode_json(raw) == expected
 
 
 def test_huge_integer_is_still_a_number() -> None:
-    assert _decode(b"-9223372036854775809") == pytest.approx(-9223372036854775809)
+    assert decode_json(b"-9223372036854775809") == pytest.approx(-9223372036854775809)

@@ -44,7 +44,7 @@ def test_a_list_of_cached_fragments_is_the_tree_lxml_writes() -> None:
     root = etree.Element(render.ROOT)
     listing = etree.SubElement(root, render.LIST, dict(attrs))
     for row in rows:
-        listing.append(render._build_message_element(row))
+        listing.append(render.message_element(row))
     assert body == render.XML_DECLARATION + etree.tostring(root, encoding="UTF-8")
 
 

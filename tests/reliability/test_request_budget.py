@@ -18,13 +18,15 @@ from aiohttp.test_utils import TestClient
 from lxml import etree
 from multidict import MultiDict
 
-from gateway import budget, errors
+from gateway import errors, keys, request_budget
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.dialects.sms2010 import render as sms2010_render
+from gateway.dialects.v2008 import render as v2008_render
 from gateway.guard import guard
 from gateway.model import ApiError, Credentials
+from gateway.upstream.concurrency import BoundedUpstreamClient
 from gateway.upstream.deadline import remaining, request_deadline
-from gateway.upstream.limit import BoundedUpstreamClient
 from tests.reliability.conftest import FAST
 from tests.reliability.faulty_upstream import FaultyUpstream, hang, latency
 from tests.support.auth import basic_auth
@@ -148,6 +150,30 @@ async def test_a_nested_deadline_never_extends_the_outer_one() -> None:
     assert remaining() is None
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _laid_out_like_the_gateway(handler: Handler, seconds: float) -> web.Application:
+    """``handler`` behind the gateway's routing: the guard at the root, each legacy prefix a
+    sub-application with its error renderer and budget, the passthrough's catch-all exempt."""
+
+    async def passthrough(request: web.Request) -> web.StreamResponse:
+        return await handler(request)
+
+    v2008 = web.Application(middlewares=[request_budget.make_middleware(seconds)])
+    v2008[keys.ERROR_RENDERER] = v2008_render.render_error
+    v2008.router.add_route("*", "/{tail:.*}", handler)
+    v2010 = web.Application(middlewares=[request_budget.make_middleware(seconds)])
+    v2010[keys.ERROR_RENDERER] = sms2010_render.render_error
+    v2010.router.add_route("*", "/Accounts/{sid}/SMS/{tail:.*}", handler)
+    v2010.router.add_route("*", "/{tail:.*}", request_budget.exempt(passthrough))
+    app = web.Application(middlewares=[guard])
+    app.add_subapp("/2008-08-01", v2008)
+    app.add_subapp("/2010-04-01", v2010)
+    app.router.add_route("*", "/{tail:.*}", handler)
+    return app
+
+
 @pytest.mark.parametrize(
     ("method", "path", "code"),
     [
@@ -163,12 +189,10 @@ async def test_a_handler_stuck_outside_upstream_is_cut_off_after_the_deadline(
         await asyncio.sleep(30)
         return web.Response()
 
-    app = web.Application(middlewares=[guard, budget.make_middleware(0.2)])
-    app.router.add_route("*", "/{tail:.*}", stuck)
-    client = await aiohttp_client(app)
+    client = await aiohttp_client(_laid_out_like_the_gateway(stuck, 0.2))
     started = time.monotonic()
     resp = await client.request(method, path)
-    assert time.monotonic() - started < 0.2 + budget.GRACE + SLACK
+    assert time.monotonic() - started < 0.2 + request_budget.GRACE + SLACK
     assert resp.status == 504
     raw = await resp.read()
     if path.endswith(".json"):
@@ -182,9 +206,7 @@ async def test_paths_outside_the_legacy_dialects_are_not_cut_off(aiohttp_client:
         await asyncio.sleep(0.4)
         return web.Response(text="done")
 
-    app = web.Application(middlewares=[guard, budget.make_middleware(0.1)])
-    app.router.add_route("*", "/{tail:.*}", slow)
-    client = await aiohttp_client(app)
+    client = await aiohttp_client(_laid_out_like_the_gateway(slow, 0.1))
     for path in ("/callbacks/status/x", "/2010-04-01/Accounts/x/Messages.json"):
         resp = await client.post(path)
         assert resp.status == 200 and await resp.text() == "done"

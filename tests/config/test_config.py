@@ -73,7 +73,7 @@ def test_configuration_doc_lists_every_setting() -> None:
 
     from gateway.configdoc import render_into
 
-    doc = _Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+    doc = _Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
     text = doc.read_text(encoding="utf-8")
     assert render_into(text) == text, "run: python -m gateway.configdoc docs/configuration.md"
 

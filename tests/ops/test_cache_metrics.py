@@ -15,10 +15,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateway.app import create_app
 from gateway.sandbox.app import LIFECYCLE, REQUEST_LOG, create_sandbox_app
 from tests.callbacks.conftest import ACCOUNT, TOKEN, LegacyApp, gateway_settings
-from tests.hardening.conftest import MakeGateway
 from tests.ops.test_metrics import scrape, total, value
 from tests.sms2010.conftest import AUTH, BASE_2008, BASE_2010
 from tests.support.auth import basic_auth
+from tests.support.sandbox_gateway import MakeGateway
 
 Server = Callable[..., Awaitable[TestServer]]
 CACHE_FAMILIES = ("entries", "hits_total", "misses_total", "hit_ratio")

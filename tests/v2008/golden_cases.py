@@ -1,5 +1,5 @@
-"""Inputs whose 2008 renderings tests/perf/golden.json holds, as rendered by the translation
-code before the performance work (generate with ``python -m tests.perf.cases``)."""
+"""Inputs whose 2008 renderings tests/v2008/golden.json holds, as rendered by the translation
+code before the performance work (generate with ``python -m tests.v2008.golden_cases``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gateway.dialects.v2008 import render
 from gateway.model import Page
-from gateway.upstream.wire import message_from_json
+from gateway.upstream.messages_json import message_from_json
 
 GOLDEN = Path(__file__).with_name("golden.json")
 

@@ -32,7 +32,7 @@ def message_from_json(data: Mapping[str, Any]) -> Message:
         # With the types: 1, 1.0 and True are equal keys but different messages.
         return message_of(values, tuple(map(type, values)))
     except (AttributeError, TypeError):  # not a mapping, or a field holds a list or object
-        return _build_message(data)
+        return build_message(data)
 
 
 # Pollers read the same messages again and again (page 0 of a list, the status of one send);
@@ -41,10 +41,11 @@ def message_from_json(data: Mapping[str, Any]) -> Message:
 # that is no message raises, and is not cached.
 @lru_cache(maxsize=2048)
 def message_of(values: tuple[Any, ...], types: tuple[type, ...]) -> Message:
-    return _build_message(dict(zip(_FIELDS, values, strict=True)))
+    return build_message(dict(zip(_FIELDS, values, strict=True)))
 
 
-def _build_message(data: Mapping[str, Any]) -> Message:
+def build_message(data: Mapping[str, Any]) -> Message:
+    """A :class:`Message` from one current-API message object, checked, without the memo."""
     try:
         sid = data["sid"]
     except (KeyError, TypeError):

@@ -1,4 +1,5 @@
-"""Fixtures for the hardening tests: the embedded sandbox as upstream and gateways before it."""
+"""Fixtures for tests of a whole gateway before the embedded sandbox: import them into the test
+module (``from tests.support.sandbox_gateway import make_gateway, sandbox``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.sandbox.app import create_sandbox_app
-from tests.callbacks.conftest import legacy  # noqa: F401 -- the recording legacy app fixture
 
 MakeGateway = Callable[..., Awaitable[TestClient]]
 
