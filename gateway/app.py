@@ -1,6 +1,6 @@
 """The gateway's root aiohttp application: settings and the upstream clients (in
-:mod:`gateway.keys`), the guard and observability middlewares, one sub-application per legacy
-prefix, and the callback endpoints."""
+:mod:`gateway.keys`), the outer middlewares (cancellation, observability, guard, early limits),
+one sub-application per legacy prefix, and the callback endpoints."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from gateway import observability
+from gateway import cancellation, early_limits, observability
 from gateway.callbacks import routes as callback_routes
 from gateway.config import Settings
 from gateway.dialects.sms2010 import routes as sms2010_routes
@@ -65,11 +65,19 @@ async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings, upstream_url: str | None = None) -> web.Application:
     """Build the gateway. ``upstream_url`` overrides the configured one (the embedded sandbox
     passes its own address this way)."""
-    app = web.Application(client_max_size=settings.max_request_body, middlewares=[guard])
+    # The sub-applications' request budget runs inside these, so every legacy request passes
+    # guard, then the early 413, then the budget.
+    app = web.Application(
+        client_max_size=settings.max_request_body,
+        middlewares=[guard, early_limits.refuse_oversized_bodies],
+    )
     app[SETTINGS] = settings
     app[UPSTREAM_URL] = upstream_url or settings.upstream_url
     app.cleanup_ctx.append(_upstream_ctx)
     observability.setup(app, settings, app[UPSTREAM_URL])
+    # Outermost, around the access log: a shielded send is logged and counted in flight (the
+    # drain waits for it) until it has finished, whether or not its client is still there.
+    app.middlewares.insert(0, cancellation.shield_unsafe)
     state_service.setup(app, settings)
     # Each legacy prefix is its own sub-application, with its own error shape and budget.
     app.add_subapp(v2008_routes.PREFIX, v2008_routes.create_app(settings))

@@ -8,20 +8,27 @@ one whose request never becomes a request a middleware could see.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from aiohttp import web
 
 from gateway.config import Settings
+from gateway.probe_lane import PROBE_SLOTS, ProbeGate
 
 # --- client limits at the connection level -----------------------------------------------------
 
 
 def handler_args(s: Settings) -> dict[str, Any]:
     """aiohttp server arguments for the header limits: a longer request line or header is
-    refused by aiohttp's parser (400) before any handler runs."""
-    return {"max_line_size": s.max_header_size, "max_field_size": s.max_header_size}
+    refused by aiohttp's parser (400) before any handler runs. A handler is cancelled when its
+    client disconnects (gateway.cancellation shields the sends)."""
+    return {
+        "max_line_size": s.max_header_size,
+        "max_field_size": s.max_header_size,
+        "handler_cancellation": True,
+    }
 
 
 @dataclass(slots=True)
@@ -62,17 +69,22 @@ class _ConnectionGuard(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._accepted = False
+        self._probe: ProbeGate | None = None  # beyond the cap: on probation (gateway.probe_lane)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
         self._transport = cast(asyncio.Transport, transport)
         site = self._site
         if site.open_connections >= site.max_connections:
-            site.refused += 1
-            self._transport.abort()
-            return
+            if site.probe_connections >= PROBE_SLOTS:
+                site.refused += 1
+                self._transport.abort()
+                return
+            self._probe = ProbeGate()
+            site.probe_connections += 1
+        else:
+            site.open_connections += 1
         self._accepted = True
-        site.open_connections += 1
         loop = asyncio.get_running_loop()
         _CONNECTIONS[self._inner] = _Connection(idle_since=loop.time())
         self._inner.connection_made(transport)
@@ -98,6 +110,16 @@ class _ConnectionGuard(asyncio.Protocol):
         self._arm(loop)
 
     def data_received(self, data: bytes) -> None:
+        if self._probe is not None:
+            passed = self._probe.feed(data)
+            if passed is None:
+                self._site.refused += 1
+                assert self._transport is not None
+                self._transport.abort()
+                return
+            if not passed:
+                return
+            data = passed
         self._inner.data_received(data)
 
     def eof_received(self) -> bool | None:
@@ -114,7 +136,10 @@ class _ConnectionGuard(asyncio.Protocol):
             self._timer.cancel()
         if not self._accepted:
             return
-        self._site.open_connections -= 1
+        if self._probe is not None:
+            self._site.probe_connections -= 1
+        else:
+            self._site.open_connections -= 1
         _CONNECTIONS.pop(self._inner, None)
         self._inner.connection_lost(exc)
 
@@ -133,20 +158,24 @@ class LimitedSite(web.BaseSite):
         *,
         reuse_port: bool = False,
         backlog: int = 128,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         super().__init__(runner, backlog=backlog)
+        self._ssl_context = ssl_context
         self._host = host
         self._port = port
         self._reuse_port = reuse_port
         self.max_connections = settings.max_client_connections
         self.client_timeout = settings.client_timeout
         self.open_connections = 0
+        self.probe_connections = 0  # beyond the cap, on probation as health probes
         self.refused = 0  # connections closed for being over the limit
         self.timed_out = 0  # connections closed for a slow client
 
     @property
     def name(self) -> str:
-        return f"http://{self._host}:{self._port}"
+        scheme = "https" if self._ssl_context else "http"
+        return f"{scheme}://{self._host}:{self._port}"
 
     async def start(self) -> None:
         await super().start()
@@ -160,4 +189,7 @@ class LimitedSite(web.BaseSite):
             backlog=self._backlog,
             reuse_address=True,
             reuse_port=self._reuse_port or None,
+            ssl=self._ssl_context,
+            # The handshake comes before any request the slow-client check could see.
+            ssl_handshake_timeout=self.client_timeout if self._ssl_context else None,
         )

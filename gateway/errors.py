@@ -33,6 +33,10 @@ FROM_REQUIRED: Final = 21603
 BODY_REQUIRED: Final = 21602
 BODY_TOO_LONG: Final = 21605
 
+# nginx's status for "client closed the request": the client left before its answer, so
+# nothing was sent; only the access log and metrics ever show it.
+CLIENT_CLOSED: Final = 499
+
 # The challenge httplib2-based clients (twilio-python up to 5.x) wait for before they send
 # credentials at all.
 BASIC_CHALLENGE: Final = 'Basic realm="Twilio API"'

@@ -3,7 +3,9 @@
 the request (each dialect's sub-application names its renderer under
 :data:`gateway.keys.ERROR_RENDERER`; elsewhere the 2008 shape), with the right status. Never a
 traceback on the wire; the log names the request id and the exception type, never its message
-(it could quote a body or a token).
+(it could quote a body or a token). A client that left while its request was still being read
+(a send runs on without it, :mod:`gateway.cancellation`) is no server error: one INFO line, and
+the access log shows 499.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ log = logging.getLogger("gateway.guard")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 INTERNAL_ERROR = "An internal error occurred"
+CLIENT_CLOSED_MESSAGE = "The client closed the connection before the answer"
 
 
 def renderer_for(request: web.BaseRequest) -> keys.ErrorRenderer:
@@ -71,13 +74,33 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status < 400:
             raise  # redirects and other non-errors pass as they are
         return error_response(request, from_http_exception(request, exc))
-    except Exception as exc:  # noqa: BLE001 -- the last line: no exception may reach the wire
-        # Frames only: the exception's message could quote a body or a token.
-        log.error(
-            "unhandled %s answering %s %s [request_id=%s]:\n%s",
+    except ConnectionError as exc:
+        if not _client_gone(request):
+            return _unhandled(request, exc)
+        # The message says only "Connection lost"; the type is enough.
+        log.info(
+            "client went away (%s) while %s %s was answered [request_id=%s]",
             type(exc).__name__, request.method, request.path, request.get(REQUEST_ID, "-"),
-            "".join(traceback.format_tb(exc.__traceback__)),
         )
-        return error_response(request, ApiError(500, INTERNAL_ERROR))
+        return error_response(request, ApiError(errors.CLIENT_CLOSED, CLIENT_CLOSED_MESSAGE))
+    except Exception as exc:  # noqa: BLE001 -- the last line: no exception may reach the wire
+        return _unhandled(request, exc)
     finally:
         client_limits.request_finished(request)
+
+
+def _client_gone(request: web.Request) -> bool:
+    # aiohttp drops the protocol's transport when the connection is lost, before it fails the
+    # request's body with the error; a connection error with the client still there is ours.
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def _unhandled(request: web.Request, exc: Exception) -> web.Response:
+    # Frames only: the exception's message could quote a body or a token.
+    log.error(
+        "unhandled %s answering %s %s [request_id=%s]:\n%s",
+        type(exc).__name__, request.method, request.path, request.get(REQUEST_ID, "-"),
+        "".join(traceback.format_tb(exc.__traceback__)),
+    )
+    return error_response(request, ApiError(500, INTERNAL_ERROR))

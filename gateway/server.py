@@ -17,17 +17,20 @@ import asyncio
 import gc
 import logging
 import signal
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from aiohttp import web
 
-from gateway import client_limits
+from gateway import client_limits, pathnorm
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.observability import DRAIN_STATE
 from gateway.observability.metrics import METRICS, create_metrics_app
 from gateway.sandbox.app import create_sandbox_app
+from gateway.selfloop import warn_if_upstream_is_self
+from gateway.tls import ReloadableContext
 
 log = logging.getLogger("gateway.server")
 
@@ -48,15 +51,25 @@ async def start_site(
     shutdown_timeout: float = 1.0,
     reuse_port: bool = False,
     limits: Settings | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> tuple[web.AppRunner, int]:
     extra = client_limits.handler_args(limits) if limits else {}
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout, **extra)
     await runner.setup()
+    assert runner.server is not None
+    # Twilio's tolerance of // and trailing / (docs/mapping.md): a rewrite before routing, as
+    # no middleware can send a request to another sub-application once it is routed. Every
+    # process that serves the gateway (alone or as a worker) and the sandbox starts here.
+    pathnorm.install(runner.server)
     site: web.BaseSite
     if limits:  # the gateway's client limits (docs/reliability.md)
-        site = client_limits.LimitedSite(runner, host, port, limits, reuse_port=reuse_port)
+        site = client_limits.LimitedSite(
+            runner, host, port, limits, reuse_port=reuse_port, ssl_context=ssl_context
+        )
     else:
-        site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
+        site = web.TCPSite(
+            runner, host, port, reuse_port=reuse_port or None, ssl_context=ssl_context
+        )
     await site.start()
     server = site._server  # the bound port when 0 was asked for
     bound = server.sockets[0].getsockname()[1] if server and server.sockets else port
@@ -134,6 +147,16 @@ async def start_metrics_port(
     return runner
 
 
+def _tls_context(settings: Settings) -> ReloadableContext | None:
+    """The listening port's TLS context, reloaded on SIGHUP (docs/deployment.md); None for
+    plain HTTP. The pair was checked when the settings were loaded."""
+    if not settings.tls_cert:
+        return None
+    tls = ReloadableContext(settings.tls_cert, settings.tls_key)
+    tls.reload_on_sighup(asyncio.get_running_loop())
+    return tls
+
+
 async def serve_gateway(
     settings: Settings, upstream_url: str | None = None, reuse_port: bool = False
 ) -> None:
@@ -147,17 +170,21 @@ async def serve_gateway(
             runners.append(sandbox_runner)
         upstream_url = upstream_url or settings.upstream_url
         app = create_app(settings, upstream_url)
+        tls = _tls_context(settings)
         runner, port = await start_site(
             app, settings.host, settings.port,
             shutdown_timeout=_STRAGGLER_TIMEOUT, reuse_port=reuse_port, limits=settings,
+            ssl_context=tls.context if tls else None,
         )
         runners.append(runner)
         metrics_runner = await start_metrics_port(settings, app)
         if metrics_runner is not None:
             runners.append(metrics_runner)
+        if not settings.sandbox:  # before the line below, which says start-up is over
+            await warn_if_upstream_is_self(upstream_url, port)
         log.info(
-            "gateway listening on http://%s:%d, forwarding to %s (%s API)",
-            settings.host, port, upstream_url, settings.upstream_api,
+            "gateway listening on %s://%s:%d, forwarding to %s (%s API)",
+            "https" if tls else "http", settings.host, port, upstream_url, settings.upstream_api,
         )
         await signals.first.wait()
         deadline = asyncio.get_running_loop().time() + settings.drain_timeout - _CLEANUP_MARGIN
@@ -185,9 +212,14 @@ async def serve_gateway(
 
 
 def run(coro_fn: Callable[[Settings], Awaitable[T]], settings: Settings) -> T:
-    """Run one of the serve functions on uvloop when it is installed (the ``speed`` extra)."""
+    """Run one of the serve functions on uvloop when it is installed (a plain install has it
+    wherever its wheels exist; pyproject.toml)."""
     try:
         import uvloop
     except ImportError:
+        uvloop = None  # type: ignore[assignment]
+    # Outside the except block: run there, every traceback of the whole run would carry the
+    # ImportError as its context ("During handling of the above exception...").
+    if uvloop is None:
         return asyncio.run(coro_fn(settings))  # type: ignore[arg-type]
     return uvloop.run(coro_fn(settings))  # type: ignore[arg-type]

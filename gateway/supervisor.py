@@ -31,6 +31,10 @@ log = logging.getLogger("gateway.server")
 def _worker_main(settings: Settings, upstream_url: str | None) -> None:
     """Entry point of a spawned worker process."""
     configure_logging(settings.log_level, settings.log_format, settings.log_mask_numbers)
+    if settings.tls_cert:
+        # A rotation passed on before this worker's handler is in place must not end it; the
+        # files it is about to load are the new ones anyway.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         run(lambda s: serve_gateway(s, upstream_url, reuse_port=True), settings)
     except KeyboardInterrupt:
@@ -81,13 +85,18 @@ async def _supervise(settings: Settings) -> int:
         metrics_runner = await start_metrics_port(settings, None)
         if metrics_runner is not None:
             runners.append(metrics_runner)
+        if settings.tls_cert:  # each worker holds its own TLS context: pass rotations on
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGHUP, _signal_all, workers, signal.SIGHUP
+            )
         for _ in range(settings.workers):
             proc = ctx.Process(target=_worker_main, args=(worker_settings, upstream_url))
             proc.start()
             workers.append(proc)
         log.info(
-            "supervisor: %d workers on http://%s:%d (pids %s)",
-            settings.workers, settings.host, port, ", ".join(str(p.pid) for p in workers),
+            "supervisor: %d workers on %s://%s:%d (pids %s)",
+            settings.workers, "https" if settings.tls_cert else "http", settings.host, port,
+            ", ".join(str(p.pid) for p in workers),
         )
         warn_if_unshared(settings, log)
         died = asyncio.Event()
@@ -124,6 +133,12 @@ async def _supervise(settings: Settings) -> int:
             await r.cleanup()
         reserved.close()
     return exit_code
+
+
+def _signal_all(workers: list[BaseProcess], sig: signal.Signals) -> None:
+    for proc in workers:
+        if proc.is_alive() and proc.pid is not None:
+            os.kill(proc.pid, sig)
 
 
 async def _join_all(workers: list[BaseProcess], timeout: float, hurry: asyncio.Event) -> None:

@@ -51,7 +51,9 @@ TWIML = "application/xml"
 def _wrapper(state: CallbackState, source: CallbackTarget) -> UrlWrapper:
     def wrap(kind: str, url: str, method: str) -> str | None:
         try:
-            check_legacy_url(url, state.allowed)
+            check_legacy_url(
+                url, state.allowed, allow_private=state.settings.callback_allow_private_networks
+            )
         except UrlRefused as exc:
             log.warning("dropped a URL from the legacy TwiML reply: %s", exc)
             return None
@@ -154,6 +156,7 @@ async def _call(
             state.session, target.url, target.method, params, auth_token,
             allowed_hosts=state.allowed, max_body=state.settings.callback_max_body,
             read_body=read_body,
+            allow_private=state.settings.callback_allow_private_networks,
         )
     except UrlRefused as exc:
         log.warning("callback refused: %s", exc)

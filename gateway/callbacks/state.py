@@ -17,6 +17,7 @@ from gateway.callbacks.once import ReportOnce
 from gateway.callbacks.settings import allowed_hosts, signing_keys
 from gateway.callbacks.tokens import ACTION, INBOUND, STATUS
 from gateway.config.settings import Settings
+from gateway.destination_policy import checked_connector
 from gateway.observability.metrics import callback_outcome
 
 # The metrics' and logs' operation name of each endpoint kind.
@@ -54,7 +55,10 @@ def create_state(app: web.Application, settings: Settings) -> CallbackState:
 async def session_ctx(app: web.Application) -> AsyncIterator[None]:
     state = app[keys.CALLBACKS]
     timeout = aiohttp.ClientTimeout(total=state.settings.callback_timeout)
-    async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
+    connector = checked_connector(state.settings.callback_allow_private_networks)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, raise_for_status=False
+    ) as session:
         state.session = session
         yield
         state.session = None

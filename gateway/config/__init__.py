@@ -5,7 +5,7 @@ Code outside the package imports from here; modules the checks themselves depend
 :mod:`gateway.config.settings` directly.
 """
 
-from gateway.config.load import load_settings
+from gateway.config.load import load_settings, unknown_env_names
 from gateway.config.settings import ConfigError, Settings, setting_fields
 
-__all__ = ["ConfigError", "Settings", "load_settings", "setting_fields"]
+__all__ = ["ConfigError", "Settings", "load_settings", "setting_fields", "unknown_env_names"]

@@ -17,6 +17,7 @@ from redis.asyncio.connection import parse_url
 from gateway.callbacks.accounts import load_accounts
 from gateway.config.settings import ConfigError, Settings
 from gateway.state.url import mask_url, scheme_of
+from gateway.tls import TlsError, check_pair
 
 # Shorter keys would make the callback tokens guessable.
 MIN_KEY_LENGTH = 16
@@ -46,6 +47,7 @@ def _check_forms(s: Settings) -> None:
             f"setting 'upstream_url' (GATEWAY_UPSTREAM_URL): {s.upstream_url!r} must start with "
             "http:// or https://"
         )
+    _check_upstream_url(s.upstream_url)
     if s.legacy_timezone:
         try:
             ZoneInfo(s.legacy_timezone)
@@ -94,6 +96,41 @@ def _check_state_url(url: str) -> None:
         ) from None
 
 
+def _check_upstream_url(url: str) -> None:
+    """An upstream URL with a path would be dropped by the gateway, which appends each
+    request's own path: misleading 404s later rather than an error now."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:
+        raise ConfigError(f"setting 'upstream_url' (GATEWAY_UPSTREAM_URL): {url!r}: {exc}") from None
+    if not parts.hostname:
+        raise ConfigError(f"setting 'upstream_url' (GATEWAY_UPSTREAM_URL): {url!r} names no host")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(
+            f"setting 'upstream_url' (GATEWAY_UPSTREAM_URL): {url!r} has a path, query or "
+            "fragment; give scheme://host[:port] only (the gateway appends each request's own "
+            "path, e.g. /2010-04-01/Accounts/...)"
+        )
+
+
+def _check_tls(s: Settings) -> None:
+    """A TLS pair that is half given, missing, unreadable or mismatched fails at start, not at
+    the first handshake."""
+    if bool(s.tls_cert) != bool(s.tls_key):
+        raise ConfigError(
+            "settings 'tls_cert' (GATEWAY_TLS_CERT) and 'tls_key' (GATEWAY_TLS_KEY) go together: "
+            "give both or neither"
+        )
+    if s.tls_cert:
+        try:
+            check_pair(s.tls_cert, s.tls_key)
+        except TlsError as exc:
+            raise ConfigError(
+                f"settings 'tls_cert' (GATEWAY_TLS_CERT) and 'tls_key' (GATEWAY_TLS_KEY): {exc}"
+            ) from None
+
+
 def _check_between(s: Settings) -> None:
     if s.public_url and not s.signing_keys():
         raise ConfigError(
@@ -119,4 +156,5 @@ def check(s: Settings) -> None:
     for f in fields(s):
         _check_field(f, getattr(s, f.name))
     _check_forms(s)
+    _check_tls(s)
     _check_between(s)

@@ -18,6 +18,10 @@ from typing import Any
 from gateway.config.checks import check
 from gateway.config.settings import ConfigError, Settings
 
+# Prefixes of the environment variables the gateway reads; a variable with one of them that
+# names no setting is most likely a typo, silently ignored otherwise.
+ENV_PREFIXES = ("GATEWAY_", "SANDBOX_")
+
 
 def _coerce(name: str, raw: Any, target: Any) -> Any:
     kind = type(target)
@@ -96,3 +100,11 @@ def load_settings(
     settings = dataclasses.replace(defaults, **values)
     check(settings)
     return settings
+
+
+def unknown_env_names(env: Mapping[str, str] | None = None) -> list[str]:
+    """Names of ``GATEWAY_*``/``SANDBOX_*`` environment variables that match no setting, for a
+    warning at start (the names only: a value could be a secret)."""
+    env = os.environ if env is None else env
+    known = {f.metadata["env"] for f in fields(Settings)}
+    return sorted(n for n in env if n.startswith(ENV_PREFIXES) and n not in known)

@@ -51,11 +51,22 @@ class Settings:
     host: str = _opt("127.0.0.1", "GATEWAY_HOST", "Address to listen on.")
     port: int = _opt(8080, "GATEWAY_PORT", "TCP port to listen on.", low=0, high=65535)
 
+    # --- TLS (issue 16) ---------------------------------------------------------------------
+    tls_cert: str = _opt(
+        "",
+        "GATEWAY_TLS_CERT",
+        "PEM certificate (chain) to serve TLS with on --port (e.g. server.pem from "
+        "'sms-gateway make-certs'); with --tls-key. Re-read on SIGHUP. Empty serves plain HTTP.",
+    )
+    tls_key: str = _opt(
+        "", "GATEWAY_TLS_KEY", "PEM private key (unencrypted) of --tls-cert. Re-read on SIGHUP."
+    )
+
     # --- upstream --------------------------------------------------------------------------
     upstream_url: str = _opt(
         "https://api.twilio.com",
         "GATEWAY_UPSTREAM_URL",
-        "Base URL of the current Twilio API (scheme://host[:port], no path).",
+        "Base URL of the current Twilio API (scheme://host[:port], no path; a path is refused).",
     )
     sandbox: bool = _opt(
         False,
@@ -291,6 +302,14 @@ class Settings:
         "Seconds a status-callback token stays valid after the send; 0 = forever. Inbound "
         "webhook tokens never expire.",
         low=0,
+    )
+    callback_allow_private_networks: bool = _opt(
+        False,
+        "GATEWAY_CALLBACK_ALLOW_PRIVATE_NETWORKS",
+        "Let legacy callback and SMS URLs reach loopback, private (RFC 1918, 100.64/10), "
+        "link-local and unique-local addresses, for legacy apps on an internal network or on "
+        "this host. Off by default: such URLs are refused (SSRF). Metadata, multicast and "
+        "reserved addresses are refused either way (docs/reliability.md).",
     )
 
     # --- shared state (issue 17) ------------------------------------------------------------

@@ -115,7 +115,9 @@ def _decode(part: bytes, encoding: str) -> str:
     data = unquote_to_bytes(part.replace(b"+", b" "))
     try:
         return data.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):
+        # UnicodeError, not just UnicodeDecodeError: codecs Python knows but cannot decode
+        # with (charset=undefined, idna on a bad label) raise the base class.
         return data.decode("latin-1")
 
 

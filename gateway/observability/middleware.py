@@ -7,6 +7,7 @@ figures); upstream figures a handler did not set come from the upstream trace ho
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -17,10 +18,11 @@ from aiohttp.typedefs import Handler, Middleware
 
 from gateway import keys
 from gateway.config import Settings
+from gateway.errors import CLIENT_CLOSED
 from gateway.observability import context
 from gateway.observability import metrics as metrics_mod
 from gateway.observability.health import DrainState
-from gateway.observability.logs import ACCESS_LOGGER, loggable_query, mask_path
+from gateway.observability.logs import ACCESS_LOGGER, loggable_path, loggable_query
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 
@@ -49,7 +51,7 @@ def _log_access(
     mask: bool,
 ) -> None:
     up_status, up_seconds, up_count = up
-    path = mask_path(request.path) if mask else request.path
+    path = loggable_path(request.path, mask)
     access = {
         "request_id": obs.request_id,
         "method": request.method,
@@ -101,6 +103,9 @@ def make_middleware(
         except web.HTTPException as exc:
             status = exc.status
             exc.headers[context.REQUEST_ID_HEADER] = obs.request_id
+            raise
+        except asyncio.CancelledError:
+            status = CLIENT_CLOSED  # the client left; its handler was cancelled
             raise
         finally:
             metrics.in_flight.dec()

@@ -1,7 +1,10 @@
 """One keep-alive connection to upstream and the exchange in flight on it: the request written,
 the answer parsed by httptools (Content-Length, chunked or ended by close; gzip or deflate
-decoded; bounded after decoding), one timer per exchange. The pool of such connections is
-:mod:`gateway.upstream.transport`.
+decoded; bounded after decoding; interim (1xx) answers skipped, as HTTP/1.1 requires of a
+client; the head of an answer bounded in size and header count), one timer per exchange. The
+pool of such connections is :mod:`gateway.upstream.transport` (which refuses HEAD: an answer to
+it carries a Content-Length but no body, which the parser cannot be told, so it would wait for a
+body that never comes).
 
 Every failure says whether the request can have reached upstream, which is what the retry rules
 (:mod:`gateway.upstream.retry`) turn on: :class:`Unreachable` (nothing was sent),
@@ -16,6 +19,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import httptools
+
+# The most bytes an answer's head may take (status line and headers, interim answers before it
+# included) and the most header lines it may have: without them a malicious or broken upstream
+# could stream headers until the deadline, all kept in memory.
+MAX_HEAD_BYTES = 64 * 1024
+MAX_HEADERS = 100
 
 
 class ConnectionOwner(Protocol):
@@ -68,7 +77,10 @@ class Exchange:
         "deadline",
         "decoder",
         "done",
+        "head_bytes",
+        "header_count",
         "headers",
+        "interim",
         "limit",
         "read_timeout",
         "size",
@@ -93,6 +105,9 @@ class Exchange:
         self.decoder: zlib._Decompress | None = None
         self.started = 0.0
         self.done = False
+        self.head_bytes = 0  # bytes received before the final answer's head was complete
+        self.header_count = 0
+        self.interim = False  # the answer being parsed is a 1xx
 
 
 class Connection(asyncio.Protocol):
@@ -117,12 +132,18 @@ class Connection(asyncio.Protocol):
             # Bytes with no request in flight: nothing this connection says can be trusted.
             self.close()
             return
+        ex = self._exchange
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
             # httptools wraps what a callback raised; that is the precise failure.
             cause = exc.__context__
             self._fail(cause if isinstance(cause, TransportError) else Broken("unparseable answer"))
+            return
+        if not ex.started and not ex.done:
+            ex.head_bytes += len(data)
+            if ex.head_bytes > MAX_HEAD_BYTES:
+                self._fail(Broken("answer head larger than allowed"))
 
     def eof_received(self) -> bool:
         return False  # close; connection_lost settles the exchange
@@ -149,6 +170,9 @@ class Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         ex = self._exchange
         assert ex is not None
+        ex.header_count += 1
+        if ex.header_count > MAX_HEADERS:
+            raise Broken("answer with too many headers")
         key = name.decode("latin-1").lower()
         text = value.decode("latin-1")
         ex.headers[key] = f"{ex.headers[key]}, {text}" if key in ex.headers else text
@@ -156,6 +180,13 @@ class Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         ex = self._exchange
         assert ex is not None
+        status = self._parser.get_status_code()
+        if 100 <= status < 200:
+            if status == 101:
+                raise Broken("upstream switched protocols")
+            # 100 Continue, 103 Early Hints...: not the answer; the final one follows.
+            ex.interim = True
+            return
         ex.started = self._loop.time()
         length = ex.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > ex.limit:
@@ -186,6 +217,12 @@ class Connection(asyncio.Protocol):
         ex.chunks.append(body)
 
     def on_message_complete(self) -> None:
+        ex = self._exchange
+        if ex is not None and ex.interim:
+            ex.interim = False
+            ex.headers = {}
+            ex.header_count = 0
+            return
         self._complete(reusable=self._parser.should_keep_alive())
 
     # -- the pool's side

@@ -10,8 +10,9 @@ of Node.js); TLS and sockets are the event loop's.
 
 This module is the pool, and the public entry: keep-alive connections reused most-recent first
 and closed after ``idle_timeout``; at most ``max_connections`` open, later calls wait for one; a
-request head and body written in one go. One connection and the exchange on it (parsing,
-decoding, the ``max_body`` bound, the timer, and the failures :class:`Unreachable`,
+request head and body written in one go; HEAD refused (see :mod:`gateway.upstream.exchange`).
+One connection and the exchange on it (parsing, decoding, interim answers, the head and
+``max_body`` bounds, the timer, and the failures :class:`Unreachable`,
 :class:`TimedOut`, :class:`Broken`, :class:`TooLarge`, re-exported here) are
 :mod:`gateway.upstream.exchange`.
 """
@@ -91,6 +92,8 @@ class Pool:
     ) -> Answer:
         """One exchange. ``target`` is the path and query under the base URL, already
         percent-encoded; ``deadline`` is loop time; ``read_timeout`` bounds each silence."""
+        if method.upper() == "HEAD":
+            raise ValueError("HEAD is not supported: its answer's framing cannot be read")
         head = self._head(method, self.base_path + target, headers, body)
         conn = await self._acquire(deadline, connect_timeout)
         waiter: asyncio.Future[Answer] = self.loop.create_future()

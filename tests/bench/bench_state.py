@@ -130,6 +130,7 @@ def start_gateway(tmp: Path, name: str, sandbox_url: str, *args: str) -> tuple[P
     proc = Proc(name, [
         PY, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(port),
         "--upstream-url", sandbox_url, "--log-format", "json", "--public-url", PUBLIC_URL,
+        "--callback-allow-private-networks",  # the legacy app listens on 127.0.0.1
         *args,
     ], tmp, None, env={
         "GATEWAY_CALLBACK_SIGNING_KEY": KEY, "GATEWAY_ACCOUNTS": f"{ACCOUNT}={TOKEN}",
@@ -241,6 +242,7 @@ async def instructions(
             "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
             PY, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--upstream-url", sandbox_url, "--log-format", "json", "--public-url", PUBLIC_URL,
+        "--callback-allow-private-networks",  # the legacy app listens on 127.0.0.1
             "--state-url", store,
         ], tmp, None, env={
             "GATEWAY_CALLBACK_SIGNING_KEY": KEY, "GATEWAY_ACCOUNTS": f"{ACCOUNT}={TOKEN}",

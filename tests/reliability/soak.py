@@ -64,6 +64,7 @@ SETTINGS = Settings(
     callback_signing_key="soak-callback-signing-key-0123",
     accounts=f"{ACCOUNT}={TOKEN}",
     log_level="ERROR",
+    callback_allow_private_networks=True,  # the legacy app listens on 127.0.0.1
 )
 # Sends spread over 100 recipients and lists filter by one of them, so that a list page costs
 # upstream a bounded walk however long the soak runs.
