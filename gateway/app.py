@@ -22,6 +22,7 @@ from gateway.observability.caches import (
     register_translation_caches,
 )
 from gateway.paging import Paginator
+from gateway.state import service as state_service
 from gateway.upstream.concurrency import BoundedUpstreamClient
 from gateway.upstream.messages import MessagesUpstream
 from gateway.upstream.retry import RetryPolicy
@@ -77,6 +78,7 @@ def create_app(settings: Settings, upstream_url: str | None = None) -> web.Appli
     # Outermost, around the access log: a shielded send is logged and counted in flight (the
     # drain waits for it) until it has finished, whether or not its client is still there.
     app.middlewares.insert(0, cancellation.shield_unsafe)
+    state_service.setup(app, settings)
     # Each legacy prefix is its own sub-application, with its own error shape and budget.
     app.add_subapp(v2008_routes.PREFIX, v2008_routes.create_app(settings))
     app.add_subapp(sms2010_routes.PREFIX, sms2010_routes.create_app(settings))

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from gateway.callbacks.state import CallbackState
     from gateway.config import Settings
     from gateway.model import ApiError
+    from gateway.state.base import StateStore
+    from gateway.state.monitor import StoreMonitor
     from gateway.upstream.base import Upstream
 
 # --- application keys (set on the root app) -----------------------------------------------------
@@ -33,6 +35,10 @@ UPSTREAM_URL = AppKey("upstream_url", str)
 # The upstream session for code that forwards raw HTTP (the current-API passthrough).
 UPSTREAM_SESSION = AppKey("upstream_session", aiohttp.ClientSession)
 CALLBACKS: AppKey[CallbackState] = AppKey("callbacks")
+# The shared state store, opened when the app starts (gateway/state/service.py), and how it
+# answers (for /readyz and the metrics; set when the app is built).
+STATE_STORE: AppKey[StateStore] = AppKey("state_store")
+STORE_MONITOR: AppKey[StoreMonitor] = AppKey("state_store_monitor")
 
 # (format, error) -> (body, content type): how errors look in the application that matched.
 ErrorRenderer = Callable[[str, "ApiError"], tuple[bytes, str]]

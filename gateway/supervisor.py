@@ -23,6 +23,7 @@ from gateway.config import Settings
 from gateway.observability.logs import configure_logging
 from gateway.observability.metrics import MULTIPROC_ENV
 from gateway.server import Signals, run, serve_gateway, start_metrics_port, start_sandbox
+from gateway.state.settings import warn_if_unshared
 
 log = logging.getLogger("gateway.server")
 
@@ -97,6 +98,7 @@ async def _supervise(settings: Settings) -> int:
             settings.workers, "https" if settings.tls_cert else "http", settings.host, port,
             ", ".join(str(p.pid) for p in workers),
         )
+        warn_if_unshared(settings, log)
         died = asyncio.Event()
         loop = asyncio.get_running_loop()
         for proc in workers:

@@ -8,12 +8,15 @@ app is called.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from aiohttp import web
 
 from gateway import keys
 from gateway.callbacks.checks import Pairs, Refused, admit, error_response
+from gateway.callbacks.dedup import Key
+from gateway.callbacks.once import HeldElsewhere, StoreDown, Turn
 from gateway.callbacks.relay import LegacyAnswer, LegacyCallFailed, call_legacy
 from gateway.callbacks.state import CallbackState, create_state, session_ctx
 from gateway.callbacks.tokens import ACTION, INBOUND, STATUS, CallbackTarget
@@ -103,8 +106,9 @@ async def _relay_status(request: web.Request, kind: str) -> web.StreamResponse:
         state.count(kind, "pending")
         return web.Response(status=204)
     key = (target.account_sid, sid, kind)
-    async with state.reported.exclusive(key):
-        if state.reported.reported(key):
+    # Exactly once across processes and replicas: see gateway/callbacks/once.py.
+    async with _turn(state, key) as turn:
+        if turn.reported:
             state.count(kind, "duplicate")
             return web.Response(status=204)
         legacy_params = legacy_status_params(kind, target.dialect, fields, legacy_status)
@@ -116,12 +120,30 @@ async def _relay_status(request: web.Request, kind: str) -> web.StreamResponse:
                 502, f"The legacy application answered HTTP {answer.status}",
                 outcome="legacy_error",
             )
-        state.reported.mark(key)
+        await turn.mark()
     state.count(kind, "delivered")
     if kind == ACTION:
         reply, _ = _twiml_reply(state, target, answer)
         return web.Response(body=reply, content_type=TWIML)
     return web.Response(status=answer.status)
+
+
+@asynccontextmanager
+async def _turn(state: CallbackState, key: Key) -> AsyncIterator[Turn]:
+    """This event's turn at its message, or a 503 that has Twilio send the event again later
+    (the store is down under ``retry-later``, or another process is still calling the app)."""
+    try:
+        async with state.once.turn(key) as turn:
+            yield turn
+    except StoreDown:
+        raise Refused(
+            503, "Callback state is unavailable; retry later", outcome="store_down"
+        ) from None
+    except HeldElsewhere:
+        raise Refused(
+            503, "This message's callback is in progress elsewhere; retry later",
+            outcome="in_progress",
+        ) from None
 
 
 async def _call(

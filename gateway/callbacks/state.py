@@ -1,6 +1,6 @@
 """What the callback endpoints share for the life of the app: settings, signing keys, account
-tokens, allowed hosts, the reported-messages memory and the session legacy apps are called
-through."""
+tokens, allowed hosts, the reported-messages memory (and its exactly-once guard on the state
+store) and the session legacy apps are called through."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from aiohttp import web
 from gateway import keys
 from gateway.callbacks.accounts import AccountTokens, load_accounts
 from gateway.callbacks.dedup import ReportedMessages
+from gateway.callbacks.once import ReportOnce
 from gateway.callbacks.settings import allowed_hosts, signing_keys
 from gateway.callbacks.tokens import ACTION, INBOUND, STATUS
 from gateway.config.settings import Settings
@@ -30,6 +31,7 @@ class CallbackState:
     accounts: AccountTokens
     allowed: tuple[str, ...]
     reported: ReportedMessages
+    once: ReportOnce
     app: web.Application
     session: aiohttp.ClientSession | None = field(default=None)
 
@@ -38,12 +40,14 @@ class CallbackState:
 
 
 def create_state(app: web.Application, settings: Settings) -> CallbackState:
+    reported = ReportedMessages(settings.callback_dedup_size, settings.callback_dedup_ttl)
     return CallbackState(
         settings=settings,
         keys=signing_keys(settings),
         accounts=load_accounts(settings.accounts_file, settings.accounts),
         allowed=allowed_hosts(settings),
-        reported=ReportedMessages(settings.callback_dedup_size, settings.callback_dedup_ttl),
+        reported=reported,
+        once=ReportOnce(reported, lambda: app[keys.STATE_STORE], settings),
         app=app,
     )
 

@@ -4,7 +4,8 @@ Every setting is declared once, as a field of :class:`Settings`, with its enviro
 its command-line flag, its help text and its bounds in the field's metadata. The CLI, the
 loader (:mod:`gateway.config.load`), the checks (:mod:`gateway.config.checks`) and the docs are
 all generated from that one declaration, so a setting cannot be documented in one place and
-missing from another. This module imports nothing from the package.
+missing from another. This module imports nothing from the package but the leaf
+:mod:`gateway.state.url` (how a URL setting is masked).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+from gateway.state.url import mask_url
 
 
 class ConfigError(ValueError):
@@ -29,13 +32,15 @@ def _opt(
     low: float | None = None,
     high: float | None = None,
     above: float | None = None,
+    mask: Any = None,
 ) -> Any:
-    """A setting. ``low``/``high`` are inclusive bounds, ``above`` an exclusive lower bound."""
+    """A setting. ``low``/``high`` are inclusive bounds, ``above`` an exclusive lower bound;
+    ``mask`` hides the secret part of a value (a URL's password) from check-config."""
     return field(
         default=default,
         metadata={
             "env": env, "help": help, "choices": choices, "secret": secret, "cli": cli,
-            "low": low, "high": high, "above": above,
+            "low": low, "high": high, "above": above, "mask": mask,
         },
     )
 
@@ -307,6 +312,27 @@ class Settings:
         "reserved addresses are refused either way (docs/reliability.md).",
     )
 
+    # --- shared state (issue 17) ------------------------------------------------------------
+    state_url: str = _opt(
+        "memory://", "GATEWAY_STATE_URL",
+        "Where state shared by processes and replicas lives: memory:// (this process only) or "
+        "redis://[:password@]host:port/db, rediss:// (TLS), unix:///path?db=0 "
+        "(docs/deployment.md).",
+        mask=mask_url,
+    )
+    state_key_prefix: str = _opt(
+        "sms-gateway:", "GATEWAY_STATE_KEY_PREFIX", "Prefix of every key in the state store."
+    )
+    state_timeout: float = _opt(
+        0.5, "GATEWAY_STATE_TIMEOUT", "Seconds one state store call may take.", above=0
+    )
+    callback_store_down: str = _opt(
+        "retry-later", "GATEWAY_CALLBACK_STORE_DOWN",
+        "While the state store is down: 'retry-later' answers Twilio's status callbacks 503 "
+        "(no duplicate), 'relay' relays them (a duplicate is possible; docs/callbacks.md).",
+        choices=("retry-later", "relay"),
+    )
+
     # --- sandbox ---------------------------------------------------------------------------
     sandbox_max_messages: int = _opt(
         100000,
@@ -399,6 +425,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.metadata.get("secret") and value:
                 value = "****"
+            elif f.metadata.get("mask") and value:
+                value = f.metadata["mask"](value)
             out[f.name] = value
         return out
 
