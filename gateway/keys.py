@@ -37,8 +37,8 @@ UPSTREAM_URL = AppKey("upstream_url", str)
 # The upstream session for code that forwards raw HTTP (the current-API passthrough).
 UPSTREAM_SESSION = AppKey("upstream_session", aiohttp.ClientSession)
 CALLBACKS: AppKey[CallbackState] = AppKey("callbacks")
-# The process's state store (gateway/state/service.py opens it when the app starts) and the
-# monitor that watches it for /readyz and the metrics.
+# The shared state store, opened when the app starts (gateway/state/service.py), and how it
+# answers (for /readyz and the metrics; set when the app is built).
 STATE_STORE: AppKey[StateStore] = AppKey("state_store")
 STORE_MONITOR: AppKey[StoreMonitor] = AppKey("state_store_monitor")
 # The migration console (gateway/console/): its settings, store, ledger and sandbox view.

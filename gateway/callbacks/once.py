@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from gateway.callbacks.dedup import Key, ReportedMessages
-from gateway.config.settings import Settings
+from gateway.config import Settings
 from gateway.state.base import StateStore, StoreUnavailable
 
 log = logging.getLogger("gateway.callbacks")

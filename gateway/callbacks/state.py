@@ -1,6 +1,6 @@
 """What the callback endpoints share for the life of the app: settings, signing keys, account
-tokens, allowed hosts, the reported-messages memory and the session legacy apps are called
-through."""
+tokens, allowed hosts, the reported-messages memory (and its exactly-once guard on the state
+store) and the session legacy apps are called through."""
 
 from __future__ import annotations
 
@@ -31,7 +31,6 @@ class CallbackState:
     accounts: AccountTokens
     allowed: tuple[str, ...]
     reported: ReportedMessages
-    # Exactly once across processes (gateway/callbacks/once.py), on the process's state store.
     once: ReportOnce
     app: web.Application
     session: aiohttp.ClientSession | None = field(default=None)

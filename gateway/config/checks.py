@@ -12,11 +12,12 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
+from redis.asyncio.connection import parse_url
 
 from gateway.callbacks.accounts import load_accounts
 from gateway.config.settings import ConfigError, Settings
 from gateway.console.settings import validate_console_settings
-from gateway.state.settings import validate_state_settings
+from gateway.state.url import mask_url, scheme_of
 from gateway.tls import TlsError, check_pair
 
 # Shorter keys would make the callback tokens guessable.
@@ -78,6 +79,22 @@ def _check_forms(s: Settings) -> None:
             f"least {MIN_KEY_LENGTH} characters"
         )
     load_accounts(s.accounts_file, s.accounts)  # raises ConfigError naming the problem
+    _check_state_url(s.state_url)
+
+
+def _check_state_url(url: str) -> None:
+    try:
+        scheme = scheme_of(url)
+        if scheme != "memory":
+            # What the Redis client would reject only at the first call.
+            if scheme == "unix" and not urlsplit(url).path:
+                raise ValueError("unix:// needs the socket's path, e.g. unix:///run/redis.sock")
+            parse_url(url)
+    except ValueError as exc:
+        # The client's messages quote a port or an option, never the password.
+        raise ConfigError(
+            f"setting 'state_url' (GATEWAY_STATE_URL): {mask_url(url)!r}: {exc}"
+        ) from None
 
 
 def _check_upstream_url(url: str) -> None:
@@ -142,5 +159,4 @@ def check(s: Settings) -> None:
     _check_forms(s)
     _check_tls(s)
     _check_between(s)
-    validate_state_settings(s)
     validate_console_settings(s)

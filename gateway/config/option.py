@@ -20,18 +20,17 @@ def _opt(
     choices: tuple[str, ...] | None = None,
     secret: bool = False,
     cli: bool = True,
-    mask: Any = None,
     low: float | None = None,
     high: float | None = None,
     above: float | None = None,
+    mask: Any = None,
 ) -> Any:
-    """A setting. ``low``/``high`` are inclusive bounds, ``above`` an exclusive lower bound.
-    ``mask``: for a value that may carry a secret inside it (a URL with a password), the
-    function that hides that part for check-config and logs."""
+    """A setting. ``low``/``high`` are inclusive bounds, ``above`` an exclusive lower bound;
+    ``mask`` hides the secret part of a value (a URL's password) from check-config."""
     return field(
         default=default,
         metadata={
             "env": env, "help": help, "choices": choices, "secret": secret, "cli": cli,
-            "mask": mask, "low": low, "high": high, "above": above,
+            "low": low, "high": high, "above": above, "mask": mask,
         },
     )

@@ -4,7 +4,9 @@ Every setting is declared once, as a field of :class:`Settings`, with its enviro
 its command-line flag, its help text and its bounds in the field's metadata. The CLI, the
 loader (:mod:`gateway.config.load`), the checks (:mod:`gateway.config.checks`) and the docs are
 all generated from that one declaration, so a setting cannot be documented in one place and
-missing from another. This module imports nothing from the package.
+missing from another. The sections declared in modules of their own (:mod:`.state_settings`,
+:mod:`.console_settings`) are bases of :class:`Settings`, so that no module passes 400 lines;
+these and :mod:`.option` import nothing from the package but the leaf :mod:`gateway.state.url`.
 """
 
 from __future__ import annotations
@@ -20,8 +22,7 @@ from gateway.config.state_settings import StateSettings
 __all__ = ["ConfigError", "Settings", "setting_fields"]
 
 
-# Sections declared in modules of their own (this one would pass 400 lines) are bases; their
-# fields are listed after these ones (setting_fields).
+# The sections declared apart are bases; their fields are listed after these (setting_fields).
 @dataclass(frozen=True, slots=True)
 class Settings(ConsoleSettings, StateSettings):
     # --- listening -------------------------------------------------------------------------

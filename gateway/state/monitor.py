@@ -9,6 +9,7 @@ store that is back is used again on the very next call.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -144,7 +145,7 @@ class Monitored:
     async def set_add(self, key: str, members: Sequence[str], ttl: float) -> None:
         await self._watch(self.inner.set_add(key, members, ttl))
 
-    async def set_members(self, key: str) -> set[str]:
+    async def set_members(self, key: str) -> builtins.set[str]:
         return await self._watch(self.inner.set_members(key))
 
     async def ping(self) -> None:

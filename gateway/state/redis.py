@@ -12,6 +12,7 @@ Lua script where the step reads before it writes.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -47,6 +48,16 @@ return 0
 
 def _ms(ttl: float) -> int:
     return max(1, int(ttl * 1000))
+
+
+# The client runs with decode_responses=False, so replies are bytes; redis-py's types allow
+# str as well.
+def _bytes(value: bytes | str | None) -> bytes | None:
+    return value.encode() if isinstance(value, str) else value
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class RedisStore:
@@ -88,12 +99,13 @@ class RedisStore:
             ) from None
 
     async def get(self, key: str) -> bytes | None:
-        return await self._call(lambda: self._redis.get(self._k(key)))
+        return _bytes(await self._call(lambda: self._redis.get(self._k(key))))
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
             return []
-        return list(await self._call(lambda: self._redis.mget([self._k(k) for k in keys])))
+        values = await self._call(lambda: self._redis.mget([self._k(k) for k in keys]))
+        return [_bytes(v) for v in values]
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         await self._call(lambda: self._redis.set(self._k(key), value, px=_ms(ttl)))
@@ -174,11 +186,12 @@ class RedisStore:
     async def hash_get(self, key: str, fields: Sequence[str]) -> list[bytes | None]:
         if not fields:
             return []
-        return list(await self._call(lambda: self._redis.hmget(self._k(key), list(fields))))
+        values = await self._call(lambda: self._redis.hmget(self._k(key), list(fields)))
+        return [_bytes(v) for v in values]
 
     async def hash_get_all(self, key: str) -> dict[str, bytes]:
         raw = await self._call(lambda: self._redis.hgetall(self._k(key)))
-        return {name.decode(): value for name, value in raw.items()}
+        return {_text(name): _bytes(value) or b"" for name, value in raw.items()}
 
     async def set_add(self, key: str, members: Sequence[str], ttl: float) -> None:
         if not members:
@@ -191,9 +204,9 @@ class RedisStore:
 
         await self._transaction(build)
 
-    async def set_members(self, key: str) -> set[str]:
+    async def set_members(self, key: str) -> builtins.set[str]:
         raw = await self._call(lambda: self._redis.smembers(self._k(key)))
-        return {member.decode() for member in raw}
+        return {_text(member) for member in raw}
 
     async def ping(self) -> None:
         await self._call(self._redis.ping)

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from gateway import keys
 from gateway.config import Settings
-from gateway.keys import STATE_STORE, STORE_MONITOR
 from gateway.observability.metrics import METRICS
 from gateway.observability.store import register_store_metrics
 from gateway.state.base import StoreUnavailable
@@ -21,7 +21,8 @@ from gateway.state.url import mask_url, scheme_of
 
 log = logging.getLogger("gateway.state")
 
-__all__ = ["STATE_STORE", "setup"]
+# Where the app holds its store (gateway/keys.py), under the name its users import from here.
+STATE_STORE = keys.STATE_STORE
 
 # Seconds between pings while the store is down (the monitor's view recovers without traffic).
 _DOWN_CHECK_INTERVAL = 1.0
@@ -31,7 +32,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     """Declare the store on ``app`` (after observability.setup: it adds metrics); the store
     itself opens in the cleanup context, before the first request."""
     kind = "memory" if scheme_of(settings.state_url) == "memory" else "redis"
-    monitor = app[STORE_MONITOR] = StoreMonitor(mask_url(settings.state_url), kind)
+    monitor = app[keys.STORE_MONITOR] = StoreMonitor(mask_url(settings.state_url), kind)
     register_store_metrics(app[METRICS], monitor)
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -67,8 +67,7 @@ async def start_replica(
     return await start_gateway(
         "--port", "0", "--upstream-url", bench.sandbox_url, "--public-url", PUBLIC_URL,
         "--state-url", state_url, "--callback-timeout", "5",
-        # the legacy app of these tests listens on loopback, which the SSRF policy refuses
-        "--callback-allow-private-networks", *args,
+        "--callback-allow-private-networks", *args,  # the legacy app listens on 127.0.0.1
         env={"GATEWAY_CALLBACK_SIGNING_KEY": KEY, "GATEWAY_ACCOUNTS": f"{ACCOUNT}={TOKEN}"},
     )
 

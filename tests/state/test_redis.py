@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import trustme
 
 from gateway.state.base import StoreUnavailable
 from gateway.state.memory import MemoryStore
@@ -181,3 +182,62 @@ def test_missing_server_skips_locally_and_fails_under_ci(
     monkeypatch.setenv("CI", "1")
     with pytest.raises(pytest.fail.Exception, match="apt-get install redis-server"):
         require_redis_server()
+
+
+def _server(tmp_path: Path, *extra: str, port: int | None = None) -> RedisServer:
+    server = RedisServer(require_redis_server(), tmp_path, *extra, port=port)
+    server.start()
+    return server
+
+
+async def test_rediss_with_a_private_ca(tmp_path: Path, key: str) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    port = _refusing_port()
+    server = _server(
+        tmp_path, "--tls-port", str(port), "--tls-cert-file", str(tmp_path / "cert.pem"),
+        "--tls-key-file", str(tmp_path / "key.pem"), "--tls-ca-cert-file",
+        str(tmp_path / "ca.pem"), "--tls-auth-clients", "no", port=port,
+    )
+    try:
+        store = open_store(
+            f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={tmp_path / 'ca.pem'}", timeout=2.0
+        )
+        try:
+            token = await store.claim(key, 60)
+            assert token and await store.get(key) == token.encode()
+        finally:
+            await store.close()
+        # Without the CA the server's certificate is not trusted: unavailable, not insecure.
+        untrusting = open_store(f"rediss://127.0.0.1:{port}/0", timeout=2.0)
+        try:
+            with pytest.raises(StoreUnavailable):
+                await untrusting.ping()
+        finally:
+            await untrusting.close()
+    finally:
+        server.stop()
+
+
+async def test_unix_socket_and_password(tmp_path: Path, key: str) -> None:
+    sock = tmp_path / "redis.sock"
+    server = _server(tmp_path, "--unixsocket", str(sock), "--requirepass", "s3cret-pw")
+    try:
+        store = open_store(f"unix://{sock}?db=1&password=s3cret-pw", timeout=2.0)
+        try:
+            await store.set(key, b"v", 60)
+            assert await store.get(key) == b"v"
+        finally:
+            await store.close()
+        wrong = open_store(f"redis://:not-it@127.0.0.1:{server.port}/0", timeout=2.0)
+        try:
+            with pytest.raises(StoreUnavailable) as info:
+                await wrong.get(key)
+            assert "not-it" not in str(info.value) and ":***@" in str(info.value)
+        finally:
+            await wrong.close()
+    finally:
+        server.stop()

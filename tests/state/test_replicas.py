@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from tests.ops.conftest import GatewayProcess, start_gateway
+from tests.ops.conftest import GatewayProcess, StartGateway, start_gateway
 from tests.state.replicas import (
     Bench,
     bench,
@@ -31,7 +31,7 @@ DELIVERED_OR_DUPLICATE = {200, 204}
 
 
 async def test_one_callback_per_message_across_two_replicas(
-    bench: Bench, start_gateway: object, redis_server: RedisServer
+    bench: Bench, start_gateway: StartGateway, redis_server: RedisServer
 ) -> None:
     keys = prefix()
     a, b = [
@@ -91,7 +91,7 @@ async def test_one_callback_per_message_across_two_replicas(
 
 
 async def test_redis_outage_and_recovery(
-    bench: Bench, start_gateway: object, own_redis_server: RedisServer
+    bench: Bench, start_gateway: StartGateway, own_redis_server: RedisServer
 ) -> None:
     redis = own_redis_server
     a, b = [
@@ -163,7 +163,7 @@ async def test_redis_outage_and_recovery(
 
 
 async def test_two_workers_on_one_redis_behave_as_two_replicas(
-    bench: Bench, start_gateway: object, redis_server: RedisServer
+    bench: Bench, start_gateway: StartGateway, redis_server: RedisServer
 ) -> None:
     gw = await start_replica(
         start_gateway, bench, redis_server.url, "--workers", "2",
@@ -192,7 +192,7 @@ async def test_two_workers_on_one_redis_behave_as_two_replicas(
 
 
 async def test_workers_on_memory_warn_that_state_is_per_worker(
-    bench: Bench, start_gateway: object
+    bench: Bench, start_gateway: StartGateway
 ) -> None:
     gw = await start_replica(start_gateway, bench, "memory://", "--workers", "2")
     line = await gw.wait_log("each worker keeps its own state")

@@ -41,10 +41,13 @@ class RedisServer:
     """One ``redis-server`` process on 127.0.0.1; :meth:`stop` and :meth:`start` again keep
     the same port, so clients holding the URL reconnect after an outage."""
 
-    def __init__(self, binary: str, workdir: Path) -> None:
+    def __init__(self, binary: str, workdir: Path, *extra: str, port: int | None = None) -> None:
         self.binary = binary
         self.workdir = workdir
-        self.port = _free_port()
+        self.port = port or _free_port()
+        # More server arguments: a password, a unix socket, TLS (then ``port`` is the TLS port
+        # and plain TCP is off).
+        self.extra = extra
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -54,9 +57,11 @@ class RedisServer:
     def start(self, timeout: float = 10.0) -> None:
         if self.proc is not None:
             return
+        tls = "--tls-port" in self.extra
+        port_args = ["--port", "0"] if tls else ["--port", str(self.port)]
         self.proc = subprocess.Popen(
             [
-                self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                self.binary, *port_args, *self.extra, "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
                 "--daemonize", "no", "--loglevel", "warning",
                 "--logfile", str(self.workdir / "redis.log"),
@@ -65,7 +70,7 @@ class RedisServer:
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
-        while not self._answers():
+        while not (self._answers() if not tls else self._listens()):
             if self.proc.poll() is not None:
                 log = (self.workdir / "redis.log").read_text(errors="replace")[-2000:]
                 self.proc = None
@@ -90,7 +95,15 @@ class RedisServer:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
                 s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
+                # +PONG, or -NOAUTH from a server with a password: either way it is up.
+                return s.recv(16).startswith((b"+PONG", b"-NOAUTH"))
+        except OSError:
+            return False
+
+    def _listens(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
         except OSError:
             return False
 
