@@ -12,6 +12,7 @@ from aiohttp import web
 from gateway import cancellation, early_limits, observability
 from gateway.callbacks import routes as callback_routes
 from gateway.config import Settings
+from gateway.console import install as console
 from gateway.dialects.sms2010 import routes as sms2010_routes
 from gateway.dialects.v2008 import routes as v2008_routes
 from gateway.guard import guard
@@ -84,5 +85,6 @@ def create_app(settings: Settings, upstream_url: str | None = None) -> web.Appli
     app.add_subapp(sms2010_routes.PREFIX, sms2010_routes.create_app(settings))
     callback_routes.setup(app)
     register_callback_dedup(app, app[CALLBACKS].reported)
+    console.setup(app, settings)
     register_translation_caches(app)
     return app

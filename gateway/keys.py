@@ -12,15 +12,17 @@ Request keys are what a handler records about the request it served (``request[D
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
+from aiohttp import web
 from aiohttp.web import AppKey, RequestKey
 
 if TYPE_CHECKING:
     from gateway.callbacks.state import CallbackState
     from gateway.config import Settings
+    from gateway.console.state import ConsoleState
     from gateway.model import ApiError
     from gateway.state.base import StateStore
     from gateway.state.monitor import StoreMonitor
@@ -39,6 +41,13 @@ CALLBACKS: AppKey[CallbackState] = AppKey("callbacks")
 # answers (for /readyz and the metrics; set when the app is built).
 STATE_STORE: AppKey[StateStore] = AppKey("state_store")
 STORE_MONITOR: AppKey[StoreMonitor] = AppKey("state_store_monitor")
+# The migration console (gateway/console/): its settings, store, ledger and sandbox view.
+CONSOLE: AppKey[ConsoleState] = AppKey("console")
+# Called by the observability middleware after every answer with the request, its request-key
+# figures, the status and the response (None when an HTTP exception is the answer); may add
+# headers to the response. The console's ledger and sunset headers are such hooks.
+AnswerHook = Callable[[web.Request, Mapping[Any, Any], int, web.StreamResponse | None], None]
+ANSWER_HOOKS = AppKey("answer_hooks", list[AnswerHook])
 
 # (format, error) -> (body, content type): how errors look in the application that matched.
 ErrorRenderer = Callable[[str, "ApiError"], tuple[bytes, str]]
@@ -59,3 +68,9 @@ TWILIO_CODE = RequestKey("gw.twilio_code", object)
 # where the handler knows better than the trace hooks (a list's walk, the passthrough's hop).
 UPSTREAM_STATUS = RequestKey("gw.upstream_status", int)
 UPSTREAM_REQUESTS = RequestKey("gw.upstream_requests", int)
+# The legacy features the request used (names from gateway.console.features), for the ledger
+# of legacy clients; handlers add to it with gateway.console.features.note().
+LEGACY_FEATURES = RequestKey("gw.legacy_features", frozenset)
+# A legacy list's position: (filter key, page size, page), for telling a client that follows
+# nextpageuri from one that jumps to page N (gateway.console.features.note_list sets it).
+LIST_POSITION = RequestKey("gw.list_position", tuple)

@@ -26,9 +26,10 @@ from aiohttp import web
 from gateway import client_limits, pathnorm
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.console.install import attach_sandbox, mount_on_ops_port
 from gateway.observability import DRAIN_STATE
 from gateway.observability.metrics import METRICS, create_metrics_app
-from gateway.sandbox.app import create_sandbox_app
+from gateway.sandbox.app import SANDBOX, create_sandbox_app
 from gateway.selfloop import warn_if_upstream_is_self
 from gateway.tls import ReloadableContext
 
@@ -142,7 +143,9 @@ async def start_metrics_port(
     if not settings.metrics_port:
         return None
     metrics = app[METRICS] if app is not None else None
-    runner, port = await start_site(create_metrics_app(metrics), settings.host, settings.metrics_port)
+    ops_app = create_metrics_app(metrics)
+    mount_on_ops_port(ops_app, app, settings)
+    runner, port = await start_site(ops_app, settings.host, settings.metrics_port)
     log.info("metrics on http://%s:%d/metrics", settings.host, port)
     return runner
 
@@ -165,11 +168,14 @@ async def serve_gateway(
     signals = Signals()
     runners: list[web.AppRunner] = []
     try:
+        sandbox_runner = None
         if settings.sandbox and upstream_url is None:
             sandbox_runner, upstream_url = await start_sandbox(settings)
             runners.append(sandbox_runner)
         upstream_url = upstream_url or settings.upstream_url
         app = create_app(settings, upstream_url)
+        if sandbox_runner is not None:
+            attach_sandbox(app, sandbox_runner.app[SANDBOX])
         tls = _tls_context(settings)
         runner, port = await start_site(
             app, settings.host, settings.port,

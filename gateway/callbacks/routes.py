@@ -37,6 +37,7 @@ from gateway.callbacks.urls import (
     check_legacy_url,
 )
 from gateway.callbacks.wrap import relay_url
+from gateway.console import features
 from gateway.errors import PERMISSION_DENIED
 from gateway.mapping.numbers import render_2008
 
@@ -190,6 +191,8 @@ async def _inbound(request: web.Request) -> web.StreamResponse:
         state.count(INBOUND, exc.outcome)
         return web.Response(body=EMPTY_RESPONSE, content_type=TWIML)
     reply, usable = _twiml_reply(state, target, answer)
+    if usable and b"<Sms" in answer.body:
+        features.note(request, (features.SMS_TWIML,))
     state.count(INBOUND, "delivered" if usable else "legacy_error")
     return web.Response(body=reply, content_type=TWIML)
 

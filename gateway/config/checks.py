@@ -16,6 +16,7 @@ from redis.asyncio.connection import parse_url
 
 from gateway.callbacks.accounts import load_accounts
 from gateway.config.settings import ConfigError, Settings
+from gateway.console.settings import validate_console_settings
 from gateway.state.url import mask_url, scheme_of
 from gateway.tls import TlsError, check_pair
 
@@ -158,3 +159,4 @@ def check(s: Settings) -> None:
     _check_forms(s)
     _check_tls(s)
     _check_between(s)
+    validate_console_settings(s)

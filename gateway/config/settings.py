@@ -4,49 +4,27 @@ Every setting is declared once, as a field of :class:`Settings`, with its enviro
 its command-line flag, its help text and its bounds in the field's metadata. The CLI, the
 loader (:mod:`gateway.config.load`), the checks (:mod:`gateway.config.checks`) and the docs are
 all generated from that one declaration, so a setting cannot be documented in one place and
-missing from another. This module imports nothing from the package but the leaf
-:mod:`gateway.state.url` (how a URL setting is masked).
+missing from another. The sections declared in modules of their own (:mod:`.state_settings`,
+:mod:`.console_settings`) are bases of :class:`Settings`, so that no module passes 400 lines;
+these and :mod:`.option` import nothing from the package but the leaf :mod:`gateway.state.url`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
-from gateway.state.url import mask_url
+from gateway.config.console_settings import ConsoleSettings
+from gateway.config.option import ConfigError, _opt
+from gateway.config.state_settings import StateSettings
+
+__all__ = ["ConfigError", "Settings", "setting_fields"]
 
 
-class ConfigError(ValueError):
-    """A setting has a value the gateway cannot run with; the message names the setting."""
-
-
-def _opt(
-    default: Any,
-    env: str,
-    help: str,
-    *,
-    choices: tuple[str, ...] | None = None,
-    secret: bool = False,
-    cli: bool = True,
-    low: float | None = None,
-    high: float | None = None,
-    above: float | None = None,
-    mask: Any = None,
-) -> Any:
-    """A setting. ``low``/``high`` are inclusive bounds, ``above`` an exclusive lower bound;
-    ``mask`` hides the secret part of a value (a URL's password) from check-config."""
-    return field(
-        default=default,
-        metadata={
-            "env": env, "help": help, "choices": choices, "secret": secret, "cli": cli,
-            "low": low, "high": high, "above": above, "mask": mask,
-        },
-    )
-
-
+# The sections declared apart are bases; their fields are listed after these (setting_fields).
 @dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(ConsoleSettings, StateSettings):
     # --- listening -------------------------------------------------------------------------
     host: str = _opt("127.0.0.1", "GATEWAY_HOST", "Address to listen on.")
     port: int = _opt(8080, "GATEWAY_PORT", "TCP port to listen on.", low=0, high=65535)
@@ -312,27 +290,6 @@ class Settings:
         "reserved addresses are refused either way (docs/reliability.md).",
     )
 
-    # --- shared state (issue 17) ------------------------------------------------------------
-    state_url: str = _opt(
-        "memory://", "GATEWAY_STATE_URL",
-        "Where state shared by processes and replicas lives: memory:// (this process only) or "
-        "redis://[:password@]host:port/db, rediss:// (TLS), unix:///path?db=0 "
-        "(docs/deployment.md).",
-        mask=mask_url,
-    )
-    state_key_prefix: str = _opt(
-        "sms-gateway:", "GATEWAY_STATE_KEY_PREFIX", "Prefix of every key in the state store."
-    )
-    state_timeout: float = _opt(
-        0.5, "GATEWAY_STATE_TIMEOUT", "Seconds one state store call may take.", above=0
-    )
-    callback_store_down: str = _opt(
-        "retry-later", "GATEWAY_CALLBACK_STORE_DOWN",
-        "While the state store is down: 'retry-later' answers Twilio's status callbacks 503 "
-        "(no duplicate), 'relay' relays them (a duplicate is possible; docs/callbacks.md).",
-        choices=("retry-later", "relay"),
-    )
-
     # --- sandbox ---------------------------------------------------------------------------
     sandbox_max_messages: int = _opt(
         100000,
@@ -432,4 +389,8 @@ class Settings:
 
 
 def setting_fields() -> tuple[dataclasses.Field[Any], ...]:
-    return fields(Settings)
+    """Every setting in the order the docs and the CLI list them: this module's sections, then
+    the sections declared apart (shared state, migration console)."""
+    every = fields(Settings)
+    own = Settings.__annotations__
+    return (*(f for f in every if f.name in own), *(f for f in every if f.name not in own))

@@ -15,6 +15,7 @@ from aiohttp import hdrs, web
 
 from gateway import errors, keys
 from gateway.callbacks.wrap import wrap_status_callback
+from gateway.console import features
 from gateway.dialects.params import Pairs, check_resource_sid, decode_basic, decode_pairs
 from gateway.errors import INVALID_PARAMETER
 from gateway.model import ApiError, Credentials, Message, SendRequest
@@ -79,6 +80,7 @@ async def read_send(
     """A legacy send from the request's form: parsed by the dialect's ``parse``, its
     StatusCallback replaced by the one to forward upstream (:func:`upstream_status_callback`)."""
     send = parse(await read_form(request))
+    features.note(request, features.of_send(send))
     if not send.status_callback:
         return send
     return dataclasses.replace(

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 from aiohttp import web
 
+from gateway import keys
 from gateway.config import Settings
 from gateway.observability.health import (
     DRAIN_STATE,
@@ -48,7 +49,8 @@ def setup(app: web.Application, settings: Settings, upstream_url: str) -> None:
     app[PROBE] = UpstreamProbe(
         upstream_url, settings.upstream_connect_timeout, settings.readiness_cache
     )
-    app.middlewares.insert(0, make_middleware(settings, metrics, lifecycle))
+    hooks = app[keys.ANSWER_HOOKS] = []
+    app.middlewares.insert(0, make_middleware(settings, metrics, lifecycle, hooks))
     app.cleanup_ctx.append(_process_default_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -25,6 +25,7 @@ from gateway.observability.health import DrainState
 from gateway.observability.logs import ACCESS_LOGGER, loggable_path, loggable_query
 
 access_log = logging.getLogger(ACCESS_LOGGER)
+log = logging.getLogger("gateway.observability")
 
 # Probes and scrapes arrive every few seconds; they are logged at DEBUG only.
 _QUIET_DIALECT = "ops"
@@ -79,9 +80,13 @@ def _log_access(
 
 
 def make_middleware(
-    settings: Settings, metrics: metrics_mod.Metrics, lifecycle: DrainState
+    settings: Settings,
+    metrics: metrics_mod.Metrics,
+    lifecycle: DrainState,
+    hooks: list[keys.AnswerHook] | None = None,
 ) -> Middleware:
     mask = settings.log_mask_numbers
+    answer_hooks = hooks if hooks is not None else []
 
     @web.middleware
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -92,6 +97,7 @@ def make_middleware(
         metrics.in_flight.inc()
         lifecycle.request_started()
         status = 500
+        response: web.StreamResponse | None = None
         try:
             response = await handler(request)
             status = response.status
@@ -114,6 +120,11 @@ def make_middleware(
             # The handlers' request-key figures, copied once: a request's own get() raises and
             # catches a KeyError for every key a handler did not set.
             ctx = dict(request)
+            for hook in answer_hooks:  # keys.ANSWER_HOOKS: the console's ledger, sunset headers
+                try:
+                    hook(request, ctx, status, response)
+                except Exception:  # a hook's bug must not cost the client its answer
+                    log.exception("answer hook %r failed", hook)
             metrics.observe_request(ctx, status, seconds)
             up = _upstream(ctx, obs)
             dialect = ctx.get(keys.DIALECT)

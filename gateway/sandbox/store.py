@@ -203,6 +203,11 @@ class MessageStore:
                 return len(acct.by_sid) if acct else 0
             return sum(len(a.by_sid) for a in self._accounts.values())
 
+    def accounts(self) -> list[str]:
+        """The accounts holding messages (for the migration console's sandbox view)."""
+        with self._lock:
+            return sorted(self._accounts)
+
     def all(self, account_sid: str) -> list[StoredMessage]:
         """Every stored message of the account, newest first."""
         with self._lock:

@@ -9,6 +9,9 @@ local counter = 1
 function init(args)
   local method, auth, body = args[1], args[2], args[3]
   local headers = { ["Authorization"] = auth }
+  -- bench_ledger.py: a legacy client's User-Agent on every request
+  local agent = os.getenv("WRK_USER_AGENT")
+  if agent and agent ~= "" then headers["User-Agent"] = agent end
   if body == "-" then
     body = nil
   else

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from gateway import errors, keys, passthrough, request_budget
 from gateway.config import Settings
+from gateway.console import features
 from gateway.dialects import params
 from gateway.dialects import request as dialect_request
 from gateway.dialects.sms2010 import parse, render
@@ -72,6 +73,7 @@ async def messages_list(request: web.Request) -> web.Response:
         query = parse.parse_list(pairs, settings)
         page = await config[keys.UPSTREAM].list(creds, account_sid, query)
         request[keys.UPSTREAM_REQUESTS] = page.upstream_requests
+        features.note_list(request, pairs, query, page)
         envelope = render.page_record(
             page,
             parse.list_path(account_sid, fmt),

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from gateway import errors, keys, request_budget
 from gateway.config import Settings
+from gateway.console import features
 from gateway.dialects import params
 from gateway.dialects import request as dialect_request
 from gateway.dialects.v2008 import parse, render
@@ -64,9 +65,11 @@ async def messages_list(request: web.Request) -> web.Response:
         return _response(render.render_message(out_fmt, row), 201, Location=location)
 
     if request.method in ("GET", "HEAD"):
-        query = parse.parse_list(dialect_request.query_pairs(request), settings)
+        pairs = dialect_request.query_pairs(request)
+        query = parse.parse_list(pairs, settings)
         page = await config[keys.UPSTREAM].list(creds, account_sid, query)
         request[keys.UPSTREAM_REQUESTS] = page.upstream_requests
+        features.note_list(request, pairs, query, page)
         attrs = render.page_attributes(
             page, parse.list_path(account_sid, fmt), params.filter_pairs(query.filter)
         )
