@@ -16,6 +16,8 @@ from gateway.observability.caches import (
     register_translation_caches,
 )
 from gateway.paging import Paginator
+from gateway.state.base import StateStore
+from gateway.state.memory import MemoryStore
 from gateway.upstream.base import Upstream
 from gateway.upstream.limit import BoundedUpstreamClient
 from gateway.upstream.messages import MessagesUpstream
@@ -54,10 +56,20 @@ async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         if settings.upstream_api == "sms2010":
             app[UPSTREAM] = Sms2010Upstream(client)
         else:
-            paginator = Paginator(settings)
-            register_paging_caches(app, paginator.cache)
+            paginator = Paginator(settings, store=_paging_store(app))
+            register_paging_caches(app, paginator)
             app[UPSTREAM] = MessagesUpstream(client, paginator)
-        yield
+        try:
+            yield
+        finally:
+            if isinstance(app[UPSTREAM], MessagesUpstream):
+                await paginator.close()
+
+
+def _paging_store(app: web.Application) -> StateStore:
+    """The state store the paging index lives in, shared by replicas once the app opens one;
+    until then a process-local memory:// store."""
+    return MemoryStore(app[SETTINGS].cursor_cache_size)
 
 
 def create_app(settings: Settings, upstream_url: str | None = None) -> web.Application:

@@ -180,15 +180,22 @@ class Settings:
         "With --total-mode bounded: the most messages counted per list.",
     )
     total_ttl: float = _opt(
-        30.0, "GATEWAY_TOTAL_TTL", "Seconds a computed list total stays cached."
+        3600.0,
+        "GATEWAY_TOTAL_TTL",
+        "Seconds an exact list count is trusted before a background recount re-verifies it "
+        "(catches deletions inside the list); new messages are counted as they arrive.",
     )
     cursor_cache_size: int = _opt(
         10000,
         "GATEWAY_CURSOR_CACHE_SIZE",
-        "Most page-number-to-cursor entries kept in memory (all accounts together).",
+        "Most entries of the process-local paging index (the memory:// store and the fallback "
+        "when the shared state store fails), all accounts together.",
     )
     cursor_ttl: float = _opt(
-        300.0, "GATEWAY_CURSOR_TTL", "Seconds a remembered upstream cursor stays valid."
+        86400.0,
+        "GATEWAY_CURSOR_TTL",
+        "Seconds a list's paging index (count, checkpoints) is kept in the state store after "
+        "its last change.",
     )
     upstream_page_size: int = _opt(
         1000,
@@ -196,6 +203,50 @@ class Settings:
         "PageSize the gateway asks upstream for when serving a legacy list page (1..1000); "
         "legacy pages are sliced out of these upstream pages. 0 asks upstream for the legacy "
         "page size itself (no slicing). See docs/paging.md.",
+    )
+
+    # --- paging at scale (issue 18) ---
+    paging_wait: float = _opt(
+        5.0,
+        "GATEWAY_PAGING_WAIT",
+        "Seconds a legacy list request waits for a running background count (or for the count "
+        "to reach a deep page) before answering with a provisional total; always within "
+        "--upstream-timeout. See docs/paging.md.",
+    )
+    paging_max_requests: int = _opt(
+        20,
+        "GATEWAY_PAGING_MAX_REQUESTS",
+        "Most upstream list reads one legacy list request may make (background counts not "
+        "included).",
+    )
+    paging_account_rps: int = _opt(
+        100,
+        "GATEWAY_PAGING_ACCOUNT_RPS",
+        "Most upstream list reads per account per second, pages and background counts "
+        "together, shared by all replicas through the state store.",
+    )
+    paging_count_concurrency: int = _opt(
+        2,
+        "GATEWAY_PAGING_COUNT_CONCURRENCY",
+        "Most background list counts one process runs at a time per account.",
+    )
+    paging_bound_as_total: bool = _opt(
+        False,
+        "GATEWAY_PAGING_BOUND_AS_TOTAL",
+        "With --total-mode bounded: report the messages counted up to the bound as the total "
+        "(the behaviour before issue 18) instead of a provisional total that errs high.",
+    )
+    sandbox_latency: float = _opt(
+        0.0,
+        "SANDBOX_LATENCY",
+        "Sandbox: seconds added to every API request before it is answered (to reproduce the "
+        "real API's round trip locally).",
+    )
+    sandbox_seed: str = _opt(
+        "",
+        "SANDBOX_SEED",
+        "Sandbox: accounts to fill with messages at start, 'AccountSid:count' pairs, "
+        "comma-separated (bulk seeding for paging experiments).",
     )
 
     # --- callbacks and inbound webhooks ----------------------------------------------------
@@ -393,6 +444,11 @@ _RANGES: dict[str, tuple[float, float | None]] = {
     "total_ttl": (0, None),
     "cursor_cache_size": (1, None),
     "cursor_ttl": (0, None),
+    "paging_wait": (0, None),
+    "paging_max_requests": (3, None),
+    "paging_account_rps": (1, None),
+    "paging_count_concurrency": (1, None),
+    "sandbox_latency": (0, 60),
     "sandbox_max_messages": (1, None),
 }
 

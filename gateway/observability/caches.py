@@ -3,9 +3,10 @@
 Each function hands :func:`~gateway.observability.metrics.register_cache` cheap readers of one
 cache's size and lookup counters; they run at scrape time only.
 
-- ``paging_cursors``: upstream cursors remembered by list position (a hit is a walk that could
-  start from a remembered cursor instead of the list's head);
-- ``paging_totals``: list totals (a miss costs a total walk);
+- ``paging_totals``: entries of the process-local paging index; a hit is a page answered with
+  an exact total, a miss one answered with a provisional total (a count still running). The
+  paging index's own counters are ``sms_gateway_paging_*`` (reads by purpose, walks cut,
+  rate-cap waits, store fallbacks);
 - ``callback_dedup``: messages already reported to their legacy StatusCallback (a hit is a
   suppressed duplicate);
 - ``phone_numbers``: parsed legacy phone numbers (``functools.lru_cache``, per process);
@@ -21,11 +22,12 @@ from typing import Protocol
 from aiohttp import web
 
 from gateway.callbacks.dedup import ReportedMessages
-from gateway.cursor_cache import CursorCache
 from gateway.dialects.v2008.render import message_row, message_xml
 from gateway.mapping.numbers import normalise
 from gateway.observability.logs import mask_path
-from gateway.observability.metrics import register_cache
+from gateway.observability.metrics import METRICS, PREFIX, register_cache
+from gateway.paging import Paginator
+from gateway.paging_walk import PagingCollector
 from gateway.upstream.wire import message_of
 
 
@@ -44,15 +46,15 @@ class _LruCached(Protocol):
     def cache_info(self) -> _CacheInfo: ...
 
 
-def register_paging_caches(app: web.Application, cache: CursorCache) -> None:
+def register_paging_caches(app: web.Application, paginator: Paginator) -> None:
+    stats = paginator.stats
     register_cache(
-        app, "paging_cursors", lambda: cache.cursor_count,
-        lambda: cache.cursor_hits, lambda: cache.cursor_misses,
+        app, "paging_totals", lambda: len(paginator.local),
+        lambda: stats.answers.get("exact", 0), lambda: stats.answers.get("provisional", 0),
     )
-    register_cache(
-        app, "paging_totals", lambda: cache.total_count,
-        lambda: cache.total_hits, lambda: cache.total_misses,
-    )
+    metrics = app.get(METRICS)
+    if metrics is not None:
+        metrics.registry.register(PagingCollector(stats, PREFIX))
 
 
 def register_callback_dedup(app: web.Application, reported: ReportedMessages) -> None:
