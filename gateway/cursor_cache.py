@@ -133,6 +133,9 @@ class PagingIndex:
     def __init__(self, store: StateStore, ttl: float) -> None:
         self.store = store
         self.ttl = ttl
+        # For the cache metrics: checkpoints this process filed, lookups that found one or
+        # not, lists it started indexing.
+        self.filed = self.hits = self.misses = self.lists = 0
 
     @staticmethod
     def _k(key: ListKey, generation: str, part: str) -> str:
@@ -146,6 +149,8 @@ class PagingIndex:
             fresh = self.new_generation().encode()
             if not await self.store.compare_and_set(pointer, None, fresh, self.ttl):
                 raw = await self.store.get(pointer)
+            else:
+                self.lists += 1
             raw = raw or fresh
         generation = raw.decode()
         head_raw, count_raw = await self.store.get_many(
@@ -214,7 +219,11 @@ class PagingIndex:
             cp for cp in await self.checkpoints(key, generation, (bucket, bucket - 1))
             if cp[0] <= stored
         ]
-        return max(found) if found else None
+        if found:
+            self.hits += 1
+            return max(found)
+        self.misses += 1
+        return None
 
     async def file(self, key: ListKey, generation: str, points: Sequence[tuple[int, str]]) -> None:
         """Remember cursors by stored offset, one per bucket: the lowest offset in a bucket
@@ -236,6 +245,7 @@ class PagingIndex:
         }
         if values:
             await self.store.hash_set(self._k(key, generation, "cp"), values, self.ttl)
+            self.filed += len(values)
 
     async def claim(self, key: ListKey, generation: str, ttl: float) -> str | None:
         return await self.store.claim(self._k(key, generation, "claim"), ttl)

@@ -207,6 +207,9 @@ class _Request:
         if left is not None:
             wait = min(wait, left - WAIT_MARGIN)
         self.until = time.monotonic() + wait
+        # Whether this request had to count (read a list's first page for its count, or wait
+        # for a count), for the metrics.
+        self.counted = False
 
     async def serve(self) -> Page:
         snap = await self.index.snapshot(self.key)
@@ -215,10 +218,13 @@ class _Request:
         window = await self._window(head, total)
         if window.end_of_list is not None and self.p._mode != "off":
             total = await self._settle(head, window.end_of_list, total)
+        answers = self.p.stats.answers
         if total is None:
-            self.p.stats.bump(self.p.stats.answers, "none")
+            self.p.stats.bump(answers, "none")
+        elif not total.exact:
+            self.p.stats.bump(answers, "provisional")
         else:
-            self.p.stats.bump(self.p.stats.answers, "exact" if total.exact else "provisional")
+            self.p.stats.bump(answers, "counted" if self.counted else "exact")
         return compose_page(self.query, window, total, self.guard.requests)
 
     # --- the head -------------------------------------------------------------------------
@@ -276,6 +282,7 @@ class _Request:
     async def _establish(self, snap: Snapshot, run: list[Message], nxt: str | None) -> _Head:
         """A generation's first read: its head, and the count's first page when it was read
         at the count's page size."""
+        self.counted = True
         head = Head(tuple(m.sid for m in run[:HEAD_SIDS]), 0)
         if not await self.index.replace_head(self.key, snap.generation, None, head):
             return await self._view(await self.index.load(self.key, snap.generation), run, nxt)
@@ -303,6 +310,7 @@ class _Request:
             self._maybe_verify(snap, count)
             return Total(count.n + head.added, exact=True)
         while not self._settled(count):
+            self.counted = True
             self._ensure_count(head)
             now = time.monotonic()
             if now >= self.until:

@@ -3,10 +3,12 @@
 Each function hands :func:`~gateway.observability.metrics.register_cache` cheap readers of one
 cache's size and lookup counters; they run at scrape time only.
 
-- ``paging_totals``: entries of the process-local paging index; a hit is a page answered with
-  an exact total, a miss one answered with a provisional total (a count still running). The
-  paging index's own counters are ``sms_gateway_paging_*`` (reads by purpose, walks cut,
-  rate-cap waits, store fallbacks);
+- ``paging_cursors``: checkpoints of the paging index (entries: filed by this process; a hit
+  is a deep page that found a checkpoint near its offset, a miss one that found none);
+- ``paging_totals``: lists whose paging index this process started; a hit is a page answered
+  with an exact total known beforehand, a miss one that had to count (or wait for a count) or
+  was answered with a provisional total. The paging index's own counters are
+  ``sms_gateway_paging_*`` (reads by purpose, walks cut, rate-cap waits, store fallbacks);
 - ``callback_dedup``: messages already reported to their legacy StatusCallback (a hit is a
   suppressed duplicate);
 - ``phone_numbers``: parsed legacy phone numbers (``functools.lru_cache``, per process);
@@ -47,10 +49,13 @@ class _LruCached(Protocol):
 
 
 def register_paging_caches(app: web.Application, paginator: Paginator) -> None:
-    stats = paginator.stats
+    index, stats = paginator.shared, paginator.stats
     register_cache(
-        app, "paging_totals", lambda: len(paginator.local),
-        lambda: stats.answers.get("exact", 0), lambda: stats.answers.get("provisional", 0),
+        app, "paging_cursors", lambda: index.filed, lambda: index.hits, lambda: index.misses
+    )
+    register_cache(
+        app, "paging_totals", lambda: index.lists, lambda: stats.answers.get("exact", 0),
+        lambda: stats.answers.get("counted", 0) + stats.answers.get("provisional", 0),
     )
     metrics = app.get(METRICS)
     if metrics is not None:
