@@ -16,8 +16,8 @@ from gateway.observability.caches import (
     register_translation_caches,
 )
 from gateway.paging import Paginator
+from gateway.state import service as state_service
 from gateway.state.base import StateStore
-from gateway.state.memory import MemoryStore
 from gateway.upstream.base import Upstream
 from gateway.upstream.limit import BoundedUpstreamClient
 from gateway.upstream.messages import MessagesUpstream
@@ -67,9 +67,9 @@ async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _paging_store(app: web.Application) -> StateStore:
-    """The state store the paging index lives in, shared by replicas once the app opens one;
-    until then a process-local memory:// store."""
-    return MemoryStore(app[SETTINGS].cursor_cache_size)
+    """The state store the paging index lives in (shared by replicas with a redis:// store);
+    opened before this context (see create_app)."""
+    return app[state_service.STATE_STORE]
 
 
 def create_app(settings: Settings, upstream_url: str | None = None) -> web.Application:
@@ -86,8 +86,11 @@ def create_app(settings: Settings, upstream_url: str | None = None) -> web.Appli
     )
     app[SETTINGS] = settings
     app[UPSTREAM_URL] = upstream_url or settings.upstream_url
-    app.cleanup_ctx.append(_upstream_ctx)
     observability.setup(app, settings, app[UPSTREAM_URL])
+    state_service.setup(app, settings)
+    # After the state store's context: the paging index lives in the store, and background
+    # counts stop before the store closes.
+    app.cleanup_ctx.append(_upstream_ctx)
     v2008_routes.setup(app)
     sms2010_routes.setup(app)
     passthrough.setup(app)  # after sms2010: its /2010-04-01/ catch-all must match last

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from gateway.state.url import mask_url
+
 
 class ConfigError(ValueError):
     """A setting has a value the gateway cannot run with; the message names the setting."""
@@ -32,10 +34,16 @@ def _opt(
     choices: tuple[str, ...] | None = None,
     secret: bool = False,
     cli: bool = True,
+    mask: Any = None,
 ) -> Any:
+    # ``mask``: for a value that may carry a secret inside it (a URL with a password), the
+    # function that hides that part for check-config and logs.
     return field(
         default=default,
-        metadata={"env": env, "help": help, "choices": choices, "secret": secret, "cli": cli},
+        metadata={
+            "env": env, "help": help, "choices": choices, "secret": secret, "cli": cli,
+            "mask": mask,
+        },
     )
 
 
@@ -314,6 +322,38 @@ class Settings:
         "webhook tokens never expire.",
     )
 
+    # --- shared state (issue 17) ------------------------------------------------------------
+    state_url: str = _opt(
+        "memory://",
+        "GATEWAY_STATE_URL",
+        "Where state shared by the gateway's processes and replicas lives (which messages were "
+        "reported to their legacy StatusCallback): 'memory://' (this process only; right for "
+        "one replica with one worker), or Redis/Valkey as redis://[:password@]host:port/db, "
+        "rediss://... (TLS) or unix:///path/to/socket?db=0. See docs/deployment.md.",
+        mask=mask_url,
+    )
+    state_key_prefix: str = _opt(
+        "sms-gateway:",
+        "GATEWAY_STATE_KEY_PREFIX",
+        "Prefix of every key the gateway writes in the state store (several gateways, or other "
+        "users, can share one Redis database).",
+    )
+    state_timeout: float = _opt(
+        0.5,
+        "GATEWAY_STATE_TIMEOUT",
+        "Seconds one state store call (connecting included) may take before the store counts "
+        "as unavailable for that call.",
+    )
+    callback_store_down: str = _opt(
+        "retry-later",
+        "GATEWAY_CALLBACK_STORE_DOWN",
+        "What the status-callback relay does while the state store is unavailable: "
+        "'retry-later' answers Twilio 503 so the event comes again later (no duplicate; the "
+        "safe default), 'relay' calls the legacy app anyway, remembering the message in this "
+        "process only (a duplicate is possible if another replica gets another event of it).",
+        choices=("retry-later", "relay"),
+    )
+
     # --- sandbox ---------------------------------------------------------------------------
     sandbox_max_messages: int = _opt(
         100000,
@@ -394,6 +434,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.metadata.get("secret") and value:
                 value = "****"
+            elif f.metadata.get("mask") and value:
+                value = f.metadata["mask"](value)
             out[f.name] = value
         return out
 
@@ -512,6 +554,9 @@ def _validate(s: Settings) -> None:
     from gateway.observability.settings import validate_operations_settings
 
     validate_operations_settings(s)
+    from gateway.state.settings import validate_state_settings
+
+    validate_state_settings(s)
 
 
 def load_settings(

@@ -29,6 +29,8 @@ def settings_table() -> str:
             meaning += " One of: " + ", ".join(f"`{c}`" for c in f.metadata["choices"]) + "."
         if f.metadata.get("secret"):
             meaning += " **Secret**: masked by `check-config`, never logged."
+        elif f.metadata.get("mask"):
+            meaning += " A password in it is masked by `check-config`, never logged."
         flag = "`--" + f.name.replace("_", "-") + "`" if f.metadata.get("cli", True) else "(none)"
         rows.append(f"| {flag} | `{f.metadata['env']}` | {shown} | {meaning} |")
     return "\n".join(rows)

@@ -31,6 +31,7 @@ from typing import TypeVar
 from aiohttp import web
 
 from gateway.config import Settings
+from gateway.state.settings import warn_if_unshared
 
 log = logging.getLogger("gateway.server")
 
@@ -267,6 +268,7 @@ async def _supervise(settings: Settings) -> int:
             "supervisor: %d workers on http://%s:%d (pids %s)",
             settings.workers, settings.host, port, ", ".join(str(p.pid) for p in workers),
         )
+        warn_if_unshared(settings, log)
         died = asyncio.Event()
         loop = asyncio.get_running_loop()
         for proc in workers:

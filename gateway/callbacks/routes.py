@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -20,7 +21,8 @@ from lxml import etree
 from gateway import reqctx
 from gateway.app import SETTINGS
 from gateway.callbacks.accounts import AccountTokens, load_accounts
-from gateway.callbacks.dedup import ReportedMessages
+from gateway.callbacks.dedup import Key, ReportedMessages
+from gateway.callbacks.once import HeldElsewhere, ReportOnce, StoreDown, Turn
 from gateway.callbacks.relay import LegacyAnswer, LegacyCallFailed, call_legacy, read_limited
 from gateway.callbacks.settings import allowed_hosts, signing_keys
 from gateway.callbacks.tokens import (
@@ -52,6 +54,7 @@ from gateway.config import Settings
 from gateway.mapping.numbers import render_2008
 from gateway.observability.metrics import callback_outcome
 from gateway.signing import validate_signature
+from gateway.state.service import STATE_STORE
 
 log = logging.getLogger("gateway.callbacks")
 
@@ -71,6 +74,7 @@ class CallbackState:
     accounts: AccountTokens
     allowed: tuple[str, ...]
     reported: ReportedMessages
+    once: ReportOnce
     app: web.Application
     session: aiohttp.ClientSession | None = field(default=None)
 
@@ -250,8 +254,9 @@ async def _relay_status(request: web.Request, kind: str) -> web.StreamResponse:
         state.count(kind, "pending")
         return web.Response(status=204)
     key = (target.account_sid, sid, kind)
-    async with state.reported.exclusive(key):
-        if state.reported.reported(key):
+    # Exactly once across processes and replicas: see gateway/callbacks/once.py.
+    async with _turn(state, key) as turn:
+        if turn.reported:
             state.count(kind, "duplicate")
             return web.Response(status=204)
         legacy_params = legacy_status_params(kind, target.dialect, fields, legacy_status)
@@ -263,12 +268,30 @@ async def _relay_status(request: web.Request, kind: str) -> web.StreamResponse:
                 502, f"The legacy application answered HTTP {answer.status}",
                 outcome="legacy_error",
             )
-        state.reported.mark(key)
+        await turn.mark()
     state.count(kind, "delivered")
     if kind == ACTION:
         reply, _ = _twiml_reply(state, target, answer)
         return web.Response(body=reply, content_type=TWIML)
     return web.Response(status=answer.status)
+
+
+@asynccontextmanager
+async def _turn(state: CallbackState, key: Key) -> AsyncIterator[Turn]:
+    """This event's turn at its message, or a 503 that has Twilio send the event again later
+    (the store is down under ``retry-later``, or another process is still calling the app)."""
+    try:
+        async with state.once.turn(key) as turn:
+            yield turn
+    except StoreDown:
+        raise Refused(
+            503, "Callback state is unavailable; retry later", outcome="store_down"
+        ) from None
+    except HeldElsewhere:
+        raise Refused(
+            503, "This message's callback is in progress elsewhere; retry later",
+            outcome="in_progress",
+        ) from None
 
 
 async def _call(
@@ -344,12 +367,14 @@ async def _session_ctx(app: web.Application) -> AsyncIterator[None]:
 def setup(app: web.Application) -> None:
     """Register the callback endpoints on the gateway app."""
     settings = app[SETTINGS]
+    reported = ReportedMessages(settings.callback_dedup_size, settings.callback_dedup_ttl)
     app[CALLBACKS] = CallbackState(
         settings=settings,
         keys=signing_keys(settings),
         accounts=load_accounts(settings.accounts_file, settings.accounts),
         allowed=allowed_hosts(settings),
-        reported=ReportedMessages(settings.callback_dedup_size, settings.callback_dedup_ttl),
+        reported=reported,
+        once=ReportOnce(reported, lambda: app[STATE_STORE], settings),
         app=app,
     )
     app.cleanup_ctx.append(_session_ctx)

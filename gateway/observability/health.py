@@ -2,7 +2,8 @@
 
 Liveness says only that the event loop answers. Readiness says the gateway should get traffic:
 its configuration loaded (it would not be running otherwise), its upstream reachable, and it is
-not draining. Upstream reachability is a TCP connect to the upstream host, cached for
+not draining. The shared state store's state is reported beside them without deciding
+readiness. Upstream reachability is a TCP connect to the upstream host, cached for
 ``readiness_cache`` seconds so that frequent probes from many replicas do not become load.
 """
 
@@ -17,6 +18,7 @@ from cachetools import TTLCache
 from yarl import URL
 
 from gateway import reqctx
+from gateway.state.monitor import STORE_MONITOR
 
 
 @dataclass(slots=True)
@@ -57,6 +59,7 @@ class UpstreamProbe:
         self._host = url.host or "localhost"
         self._port = url.port or (443 if url.scheme == "https" else 80)
         self._timeout = timeout
+        self.ttl = ttl
         self._cache: TTLCache[str, str] | None = TTLCache(1, ttl) if ttl > 0 else None
         self._lock = asyncio.Lock()
 
@@ -101,8 +104,11 @@ async def readyz(request: web.Request) -> web.Response:
     draining = request.app[LIFECYCLE].draining
     upstream = "skipped (draining)" if draining else await request.app[PROBE].check()
     ready = not draining and upstream == "ok"
-    body = {
-        "status": "ready" if ready else "not ready",
-        "checks": {"config": "ok", "upstream": upstream, "draining": draining},
-    }
+    checks: dict[str, object] = {"config": "ok", "upstream": upstream, "draining": draining}
+    monitor = request.app.get(STORE_MONITOR)
+    if monitor is not None:
+        # Reported, not required: sends, fetches and lists work without the store, and a
+        # shared store going down must not take every replica out of service at once.
+        checks["state_store"] = await monitor.check(request.app[PROBE].ttl)
+    body = {"status": "ready" if ready else "not ready", "checks": checks}
     return web.json_response(body, status=200 if ready else 503)

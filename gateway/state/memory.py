@@ -71,19 +71,21 @@ class MemoryStore:
         if self._value(key) is not None:
             return None
         token = f"m{next(self._tokens)}"
-        self._put(key, token, ttl)
+        # Held as bytes, as Redis holds it: a claimed key reads as its token, so a caller can
+        # turn its claim into a value with compare_and_set(key, token.encode(), ...).
+        self._put(key, token.encode(), ttl)
         return token
 
     async def release(self, key: str, token: str) -> bool:
-        if self._value(key) != token:
+        if self._value(key) != token.encode():
             return False
         del self._data[key]
         return True
 
     async def extend(self, key: str, token: str, ttl: float) -> bool:
-        if self._value(key) != token:
+        if self._value(key) != token.encode():
             return False
-        self._put(key, token, ttl)
+        self._put(key, token.encode(), ttl)
         return True
 
     async def incr(self, key: str, amount: int, ttl: float) -> int:

@@ -97,6 +97,28 @@ def test_gateway_pods_are_locked_down_and_drain_in_time(index: int) -> None:
     assert settings.drain_timeout + 2 <= spec["terminationGracePeriodSeconds"]
 
 
+def test_shared_bridge_shares_state_in_redis() -> None:
+    (bridge,) = [d for d in by_kind("Deployment") if d["metadata"]["name"] == "sms-gateway"]
+    c = _gateway_container(bridge["spec"]["template"]["spec"])
+    env = _gateway_env(c)
+    settings = load_settings({}, env=env)
+    assert settings.state_url.startswith("redis://") and settings.workers > 1
+    # The URL carries a password: it lives in the Secret, never in the ConfigMap.
+    (config,) = [d for d in by_kind("ConfigMap") if d["metadata"]["name"] == "sms-gateway"]
+    assert "GATEWAY_STATE_URL" not in config["data"]
+    (redis,) = by_kind("StatefulSet")
+    service = [d for d in by_kind("Service") if d["metadata"]["name"] == "sms-gateway-redis"]
+    assert service and f"@{service[0]['metadata']['name']}:6379/" in settings.state_url
+    args = redis["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--maxmemory-policy") + 1] == "volatile-ttl"
+    assert "--requirepass" in args and "--maxmemory" in args
+    # The sidecar (one replica, one worker) needs no store.
+    (sidecar,) = [d for d in by_kind("Deployment") if d["metadata"]["name"] != "sms-gateway"]
+    side_env = _gateway_env(_gateway_container(sidecar["spec"]["template"]["spec"]))
+    side = load_settings({}, env=side_env)
+    assert side.state_url == "memory://" and side.workers == 1
+
+
 def test_dockerfile_parses_and_is_non_root_with_python_healthcheck() -> None:
     parser = DockerfileParser(path=str(DOCKERFILE))
     instructions = [i["instruction"] for i in parser.structure]
@@ -127,6 +149,9 @@ def test_compose_runs_gateway_with_sandbox_and_demo_client() -> None:
     assert (DEPLOY / "docker" / gateway["build"]["context"] / "pyproject.toml").exists()
     assert "--sandbox" in gateway["command"] and gateway["read_only"] is True
     assert client["depends_on"]["gateway"]["condition"] == "service_healthy"
+    assert gateway["environment"]["GATEWAY_STATE_URL"] == "redis://redis:6379/0"
+    assert gateway["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "volatile-ttl" in compose["services"]["redis"]["command"]
     script = client["volumes"][0].split(":")[0]
     assert (DEPLOY / "docker" / script).exists()
 

@@ -91,3 +91,16 @@ async def test_sets(store: StateStore, key: str) -> None:
 
 async def test_ping(store: StateStore) -> None:
     await store.ping()
+
+
+async def test_a_claim_reads_as_its_token_and_becomes_a_value(store: StateStore, key: str) -> None:
+    # How the callback relay records "reported" in the key it claimed, in one atomic step.
+    token = await store.claim(key, TTL)
+    assert token
+    assert await store.get(key) == token.encode()
+    assert not await store.compare_and_set(key, b"someone-else", b"done", TTL)
+    assert await store.compare_and_set(key, token.encode(), b"done", TTL)
+    assert await store.get(key) == b"done"
+    assert not await store.release(key, token)  # no longer a claim: stays
+    assert await store.claim(key, TTL) is None
+    assert await store.get(key) == b"done"
