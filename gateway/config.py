@@ -188,7 +188,7 @@ class Settings:
         "With --total-mode bounded: the most messages counted per list.",
     )
     total_ttl: float = _opt(
-        3600.0,
+        21600.0,
         "GATEWAY_TOTAL_TTL",
         "Seconds an exact list count is trusted before a background recount re-verifies it "
         "(catches deletions inside the list); new messages are counted as they arrive.",

@@ -207,6 +207,10 @@ class _Request:
         if left is not None:
             wait = min(wait, left - WAIT_MARGIN)
         self.until = time.monotonic() + wait
+        # A deep page not yet reachable waits for the count as long as the budget allows.
+        self.reach_until = time.monotonic() + (
+            left - WAIT_MARGIN if left is not None else max(wait, 0.0)
+        )
         # Whether this request had to count (read a list's first page for its count, or wait
         # for a count), for the metrics.
         self.counted = False
@@ -395,7 +399,7 @@ class _Request:
                 break
             if self._settled((await self.index.load(self.key, generation)).count):
                 break
-            if time.monotonic() >= self.until:
+            if time.monotonic() >= self.reach_until:
                 break
             self._ensure_count(head)
             await p.counter.wait_progress(self.key, generation, mark, 0.25)

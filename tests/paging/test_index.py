@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -19,8 +20,12 @@ from gateway.model import ListFilter, ListQuery, Message
 from gateway.paging import Paginator
 from gateway.state.base import StoreUnavailable
 from gateway.state.memory import MemoryStore
+from gateway.state.redis import RedisStore
 from tests.paging.conftest import ACCOUNT_A, FakeUpstream, make_message
 from tests.sms2010.conftest import ACCOUNT, AUTH, BASE_2008
+from tests.support.redis_server import RedisServer, redis_server
+
+__all__ = ["redis_server"]  # a fixture, used by name
 
 
 def settings(**changes: Any) -> Settings:
@@ -190,3 +195,27 @@ def test_the_index_keeps_no_phone_numbers() -> None:
     assert "4155550100" not in prefix and prefix.startswith(f"pg:{ACCOUNT_A}:")
 
 
+
+
+async def test_replicas_share_the_index_through_redis(redis_server: RedisServer) -> None:
+    # Two gateway processes' worth of state: one Redis server, two clients, two paginators.
+    upstream = FakeUpstream()
+    upstream.add(*(make_message(i) for i in range(4200)))
+    prefix = f"paging-{uuid.uuid4().hex}:"
+    store_a = RedisStore(redis_server.url, prefix=prefix, timeout=2.0)
+    store_b = RedisStore(redis_server.url, prefix=prefix, timeout=2.0)
+    a = Paginator(settings(), store=store_a)
+    b = Paginator(settings(), store=store_b)
+    try:
+        first = await a.page(ACCOUNT_A, ListQuery(page=0, page_size=50), upstream.fetch)
+        assert (first.total, first.total_is_exact) == (4200, True)
+        upstream.add(make_message(90_000))
+        last = await b.page(ACCOUNT_A, ListQuery(page=84, page_size=50), upstream.fetch)
+        assert [m.sid for m in last.messages] == [m.sid for m in upstream.messages[4200:]]
+        assert (last.total, last.upstream_requests) == (4201, 2)
+        assert "count" not in b.stats.reads
+    finally:
+        await a.close()
+        await b.close()
+        await store_a.close()
+        await store_b.close()
