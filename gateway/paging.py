@@ -238,7 +238,10 @@ class _Request:
         if snap.head is None and self.p._mode != "off":
             return MAX_PAGE if self.p._chunk else chunk  # also the count's first page
         if self.stop < chunk:
-            return self.stop + 1  # the page itself, and one more to know whether more follow
+            # The page itself, and one more to know whether more follow unless an exact
+            # count will tell.
+            known = snap.count is not None and snap.count.done and self.p._mode != "off"
+            return self.stop if known else self.stop + 1
         return min(HEAD_PROBE, chunk) if snap.head is not None else chunk
 
     async def _read_head(self, snap: Snapshot) -> _Head:
