@@ -115,7 +115,8 @@ class PageRequest:
             return await self._establish(snap, run, nxt)
         found = snap.head.arrivals([m.sid for m in run])
         tokens: list[tuple[int, str]] = []
-        while found is None and nxt is not None:
+        # A list that was empty has no old head to look for: it is indexed afresh below.
+        while found is None and nxt is not None and snap.head.sids:
             tokens.append((len(run), nxt))
             try:
                 more, nxt = await self.guard(MAX_PAGE, nxt, "head")
@@ -127,7 +128,8 @@ class PageRequest:
             found = snap.head.arrivals([m.sid for m in run])
         if found is None:
             # The messages the index was built on are gone (deleted, or more arrivals than
-            # one request may read): start a fresh generation from this read.
+            # one request may read), or the list was empty: a fresh generation from this
+            # read.
             generation = self.index.new_generation()
             if not await self.index.promote(self.key, snap.generation, generation):
                 return await self._view(await self.index.snapshot(self.key), run, nxt)
@@ -145,7 +147,10 @@ class PageRequest:
         return _Head(run, nxt, added, Snapshot(snap.generation, new, snap.count))
 
     async def _view(self, snap: Snapshot, run: list[Message], nxt: str | None) -> _Head:
-        """Another request updated the head meanwhile: place this read against its state."""
+        """Another request updated the head meanwhile: place this read against its state.
+        A read that cannot be placed (the other request started a fresh generation) is served
+        at ``added = 0``: its shallow pages are right; a deep page may be off by the messages
+        that arrived in that instant."""
         found = snap.head.arrivals([m.sid for m in run]) if snap.head else None
         added = snap.head.added + found if snap.head and found is not None else 0
         return _Head(run, nxt, added, snap)
