@@ -15,6 +15,11 @@ replica shares it):
 - every read goes through a guard (:mod:`gateway.paging_walk`) that caps reads per request and
   per account and cuts a cursor chain that loops.
 
+One page's steps are in :mod:`gateway.paging_request`, the page arithmetic in
+:mod:`gateway.legacy_page`; the ``Paginator`` holds what outlives a request (the index's
+stores, the counter, the read cap, the metrics) and falls back to process-local state when the
+shared store fails.
+
 docs/paging.md describes the guarantees, docs/performance.md the measurements.
 """
 

@@ -257,10 +257,13 @@ class PageRequest:
 
     async def _checkpoint(self, head: _Head, offset: int, token: str) -> tuple[int, str]:
         """The nearest known cursor at or before the page's start. When it is more than one
-        read away: in 'off' mode walk there if the request cap allows; otherwise wait (within
-        the wait budget) for the background count, which files checkpoints as it goes."""
+        read away: in 'off' mode walk there if the request cap allows; otherwise wait for the
+        background count (which files checkpoints as it goes) as long as the request's budget
+        allows, and answer 503 at once when the count's pace says it will not get there."""
         policy, generation = self.policy, head.snap.generation
         room = (self.guard.cap or 0) - self.guard.requests - 2
+        eta = 0.0
+        first: tuple[float, int] | None = None  # (when, stored offset counted) of the count
         while True:
             mark = self.counter.mark(self.key, generation)
             found = await self.index.nearest(self.key, generation, self.start - head.added)
@@ -269,19 +272,30 @@ class PageRequest:
             reads = -(-(self.start - offset) // MAX_PAGE)
             if reads <= 1 or (policy.mode == "off" and reads <= room):
                 break
-            if self._settled((await self.index.load(self.key, generation)).count):
+            count = (await self.index.load(self.key, generation)).count
+            if self._settled(count):
                 break
-            if time.monotonic() >= self.reach_until:
+            now = time.monotonic()
+            if now >= self.reach_until:
                 break
+            counted = count.n if count else 0
+            if first is None:
+                first = (now, counted)
+            elif now - first[0] >= 1.0 and counted > first[1]:
+                pace = (counted - first[1]) / (now - first[0])
+                eta = (self.start - head.added - counted) / pace
+                if eta > self.reach_until - now:
+                    break  # not within this request: say so now, with when to come back
             self._ensure_count(head)
             await self.counter.wait_progress(self.key, generation, mark, 0.25)
         if reads > 1 and reads > room:
+            retry = max(1, min(int(eta) + 1, 3600)) if eta else 5
             raise ApiError(
                 503,
                 f"Page {self.query.page} is not reachable yet: the list is still being indexed. "
-                "Retry shortly.",
+                f"Retry in about {retry} s.",
                 errors.UPSTREAM_UNAVAILABLE,
-                headers={"Retry-After": "5"},
+                headers={"Retry-After": str(retry)},
             )
         return offset, token
 

@@ -11,16 +11,18 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.model import ListFilter, ListQuery, Message
+from gateway.model import ApiError, ListFilter, ListQuery, Message
 from gateway.paging import Paginator
 from gateway.state.base import StoreUnavailable
 from gateway.state.memory import MemoryStore
 from gateway.state.redis import RedisStore
+from gateway.upstream.deadline import request_deadline
 from tests.paging.conftest import ACCOUNT_A, FakeUpstream, make_message
 from tests.sms2010.conftest import ACCOUNT, AUTH, BASE_2008
 from tests.support.redis_server import RedisServer, redis_server
@@ -219,3 +221,23 @@ async def test_replicas_share_the_index_through_redis(redis_server: RedisServer)
         await b.close()
         await store_a.close()
         await store_b.close()
+
+
+async def test_a_deep_page_the_count_cannot_reach_in_time_is_a_quick_503() -> None:
+    upstream = FakeUpstream()
+    upstream.add(*(make_message(i) for i in range(40_000)))
+
+    async def slow(flt: ListFilter, size: int, token: str | None) -> tuple[Sequence[Message], str | None]:
+        await asyncio.sleep(0.1)  # a count of 40 reads: about 4 s
+        return await upstream.fetch(flt, size, token)
+
+    paginator = Paginator(settings())
+    started = time.monotonic()
+    with pytest.raises(ApiError) as err, request_deadline(3.0):
+        await paginator.page(ACCOUNT_A, ListQuery(page=780, page_size=50), slow)
+    # Within the request's budget, with when to come back: not a 504, not a wrong page.
+    assert time.monotonic() - started < 3.0
+    assert (err.value.status, err.value.code) == (503, 20503)
+    assert int(err.value.headers["Retry-After"]) >= 1
+    assert paginator.counter._running  # the count goes on for the retry
+    await paginator.close()
