@@ -84,10 +84,15 @@ class Count:
     done: bool
     finished_at: float = 0.0  # wall time the count reached the end (0: not yet)
     capped: bool = False  # stopped at total_bound (bounded mode), not at the end
+    # When the list's first message and the last one counted were sent (epoch seconds; 0
+    # unknown): the count's pace, for a provisional total (gateway.paging_estimate).
+    newest: float = 0.0
+    last: float = 0.0
 
     def encode(self) -> bytes:
         return json.dumps(
-            {"n": self.n, "t": self.next, "d": self.done, "f": self.finished_at, "c": self.capped}
+            {"n": self.n, "t": self.next, "d": self.done, "f": self.finished_at,
+             "c": self.capped, "h": self.newest, "l": self.last}
         ).encode()
 
     @staticmethod
@@ -98,7 +103,8 @@ class Count:
         token = data.get("t")
         return Count(
             data["n"], token if isinstance(token, str) else None, bool(data.get("d")),
-            float(data.get("f") or 0.0), bool(data.get("c")),
+            float(data.get("f") or 0.0), bool(data.get("c")), float(data.get("h") or 0.0),
+            float(data.get("l") or 0.0),
         )
 
 
@@ -109,6 +115,7 @@ class Snapshot:
     generation: str
     head: Head | None
     count: Count | None
+    oldest: float | None = None  # start of the list's oldest day (epoch seconds), once probed
 
 
 def _json(raw: bytes | None) -> Any:
@@ -152,17 +159,20 @@ class PagingIndex:
             else:
                 self.lists += 1
             raw = raw or fresh
-        generation = raw.decode()
-        head_raw, count_raw = await self.store.get_many(
-            [self._k(key, generation, "head"), self._k(key, generation, "count")]
-        )
-        return Snapshot(generation, Head.decode(head_raw), Count.decode(count_raw))
+        return await self.load(key, raw.decode())
 
     async def load(self, key: ListKey, generation: str) -> Snapshot:
-        head_raw, count_raw = await self.store.get_many(
-            [self._k(key, generation, "head"), self._k(key, generation, "count")]
+        head_raw, count_raw, oldest_raw = await self.store.get_many(
+            [self._k(key, generation, part) for part in ("head", "count", "oldest")]
         )
-        return Snapshot(generation, Head.decode(head_raw), Count.decode(count_raw))
+        oldest = _json(oldest_raw)
+        return Snapshot(
+            generation, Head.decode(head_raw), Count.decode(count_raw),
+            float(oldest) if isinstance(oldest, int | float) else None,
+        )
+
+    async def set_oldest(self, key: ListKey, generation: str, oldest: float) -> None:
+        await self.store.set(self._k(key, generation, "oldest"), json.dumps(oldest).encode(), self.ttl)
 
     async def replace_head(
         self, key: ListKey, generation: str, old: Head | None, new: Head

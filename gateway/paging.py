@@ -31,7 +31,7 @@ from gateway import errors
 from gateway.config import ConfigError, Settings
 from gateway.cursor_cache import ListKey, PagingIndex
 from gateway.legacy_page import MAX_UPSTREAM_PAGE, num_pages
-from gateway.model import ListQuery, Page
+from gateway.model import ListFilter, ListQuery, Page
 from gateway.paging_count import Counter, Job
 from gateway.paging_request import PageRequest, PagingPolicy
 from gateway.paging_walk import (
@@ -113,10 +113,8 @@ class Paginator:
     ) -> PageRequest:
         def start_count(index: PagingIndex, job: Job) -> None:
             # The count reads with the credentials inside ``fetch``, for as long as it runs.
-            def make_fetch(account: str) -> GuardedFetch:
-                return GuardedFetch(
-                    fetch, query.filter, account, self.rate, self.stats, "count", None
-                )
+            def make_fetch(account: str, flt: ListFilter, purpose: str) -> GuardedFetch:
+                return GuardedFetch(fetch, flt, account, self.rate, self.stats, purpose, None)
 
             self.counter.start(index, job, make_fetch)
 

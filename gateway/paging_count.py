@@ -16,26 +16,32 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from gateway.cursor_cache import HEAD_SIDS, Count, Head, ListKey, PagingIndex
-from gateway.model import ApiError
+from gateway.model import ApiError, ListFilter
+from gateway.paging_estimate import day_start, oldest_day, probe_filter, when
 from gateway.paging_walk import GuardedFetch, WalkCut
 from gateway.state.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 MAX_PAGE = 1000
+# Seconds a count runs before its oldest-day probe starts.
+PROBE_DELAY = 1.0
 # A claim outlives one upstream read with its retries; it is extended after every page.
 CLAIM_TTL = 45.0
 
 WallClock = Callable[[], float]
-MakeFetch = Callable[[str], GuardedFetch]
+# (account, filter, purpose) -> the guarded reads a count makes
+MakeFetch = Callable[[str, ListFilter, str], GuardedFetch]
 
 
 @dataclass(frozen=True, slots=True)
 class Job:
     key: ListKey
     generation: str
+    filter: ListFilter
     limit: int | None  # stop once this many are counted (bounded mode)
     promote_from: str | None = None  # a recount: serve it instead of this generation when done
 
@@ -116,9 +122,14 @@ class Counter:
                 claim = await index.claim(job.key, job.generation, CLAIM_TTL)
                 if claim is None:
                     return  # another process counts this list
+                probe = asyncio.get_running_loop().create_task(
+                    self._probe_oldest(index, job, make_fetch)
+                )
                 try:
-                    await self._count(index, job, make_fetch(account), claim)
+                    await self._count(index, job, make_fetch(account, job.filter, "count"), claim)
                 finally:
+                    probe.cancel()
+                    await asyncio.gather(probe, return_exceptions=True)
                     await index.release(job.key, job.generation, claim)
         except (ApiError, StoreUnavailable, WalkCut, OSError) as exc:
             # The progress so far stays in the store; the next request resumes the count.
@@ -142,7 +153,10 @@ class Counter:
                 return
         while not state.done:
             if job.limit is not None and state.n >= job.limit:
-                capped = Count(state.n, state.next, False, 0.0, capped=True)
+                capped = Count(
+                    state.n, state.next, False, 0.0, capped=True, newest=state.newest,
+                    last=state.last,
+                )
                 await index.save_count(key, generation, state, capped)
                 return
             try:
@@ -153,7 +167,10 @@ class Counter:
             n = state.n + len(items)
             if nxt is not None:
                 await index.file(key, generation, [(n, nxt)])
-            new = Count(n, nxt, nxt is None, self._wall() if nxt is None else 0.0)
+            new = Count(
+                n, nxt, nxt is None, self._wall() if nxt is None else 0.0,
+                newest=state.newest, last=when(items[-1]) if items else state.last,
+            )
             if not await index.save_count(key, generation, state, new):
                 return  # someone else moved this count on (a lapsed claim): let them
             state = new
@@ -181,9 +198,32 @@ class Counter:
         if added is None:
             return None  # the head moved too far since: the next request re-establishes it
         n = len(items) - added
-        count = Count(n, nxt, nxt is None, self._wall() if nxt is None else 0.0)
+        count = Count(
+            n, nxt, nxt is None, self._wall() if nxt is None else 0.0,
+            newest=when(items[0]) if items else 0.0, last=when(items[-1]) if items else 0.0,
+        )
         if nxt is not None:
             await index.file(job.key, job.generation, [(n, nxt)])
         if not await index.start_count(job.key, job.generation, count):
             return None
         return count
+
+    async def _probe_oldest(self, index: PagingIndex, job: Job, make_fetch: MakeFetch) -> None:
+        """Find the list's oldest day beside the count, once, for provisional totals; only
+        for a count still running after PROBE_DELAY (a short list needs no estimate)."""
+        await asyncio.sleep(PROBE_DELAY)
+        snap = await index.load(job.key, job.generation)
+        if snap.oldest is not None or snap.count is None or snap.count.done:
+            return
+        account = job.key[0]
+
+        async def exists(day: date) -> bool:
+            fetch = make_fetch(account, probe_filter(job.filter, day), "estimate")
+            items, _ = await fetch(1, None)
+            return bool(items)
+
+        try:
+            day = await oldest_day(job.filter, snap.count.last, exists)
+        except (ApiError, WalkCut, OSError):
+            return  # the estimate stays the plain one
+        await index.set_oldest(job.key, job.generation, day_start(day))

@@ -14,6 +14,7 @@ from gateway.cursor_cache import HEAD_SIDS, Count, Head, ListKey, PagingIndex, S
 from gateway.legacy_page import Window, compose_page, page_bounds, provisional
 from gateway.model import ApiError, ListQuery, Message, Page
 from gateway.paging_count import MAX_PAGE, Counter, Job
+from gateway.paging_estimate import provisional_total, when
 from gateway.paging_walk import GuardedFetch, PagingStats, WalkCut, WallClock
 from gateway.upstream import deadline
 
@@ -163,7 +164,8 @@ class PageRequest:
         if not await self.index.replace_head(self.key, snap.generation, None, head):
             return await self._view(await self.index.load(self.key, snap.generation), run, nxt)
         count: Count | None = Count(
-            len(run), nxt, nxt is None, self.policy.wall() if nxt is None else 0.0
+            len(run), nxt, nxt is None, self.policy.wall() if nxt is None else 0.0,
+            newest=when(run[0]) if run else 0.0, last=when(run[-1]) if run else 0.0,
         )
         if not await self.index.start_count(self.key, snap.generation, count):
             count = None
@@ -199,18 +201,22 @@ class PageRequest:
                 self.key, snap.generation, mark, min(0.25, self.until - now)
             )
             count = (await self.index.load(self.key, snap.generation)).count
-        head.snap = Snapshot(snap.generation, snap.head, count)
+        oldest = (await self.index.load(self.key, snap.generation)).oldest
+        head.snap = Snapshot(snap.generation, snap.head, count, oldest)
         if count is not None and count.done:
             return Total(count.n + head.added, exact=True)
         counted = (count.n if count else len(head.run)) + head.added
         if count is not None and count.capped and policy.bound_as_total:
             return Total(counted, exact=False)
-        return Total(provisional(counted), exact=False)
+        if count is None:
+            return Total(provisional(counted), exact=False)
+        estimate = provisional_total(counted, count.newest, count.last, oldest, MAX_PAGE)
+        return Total(estimate, exact=False)
 
     def _ensure_count(self, head: _Head) -> None:
         generation = head.snap.generation
         if not self.counter.running(self.key, generation):
-            job = Job(self.key, generation, self._limit())
+            job = Job(self.key, generation, self.query.filter, self._limit())
             self.start_count(self.index, job)
 
     def _maybe_verify(self, snap: Snapshot, count: Count) -> None:
@@ -223,7 +229,9 @@ class PageRequest:
         recount = recount[:12]
         if self.counter.running(self.key, recount):
             return
-        job = Job(self.key, recount, self._limit(), promote_from=snap.generation)
+        job = Job(
+            self.key, recount, self.query.filter, self._limit(), promote_from=snap.generation
+        )
         self.start_count(self.index, job)
 
     async def _settle(self, head: _Head, end: int, total: Total | None) -> Total:

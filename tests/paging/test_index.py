@@ -241,3 +241,31 @@ async def test_a_deep_page_the_count_cannot_reach_in_time_is_a_quick_503() -> No
     assert int(err.value.headers["Retry-After"]) >= 1
     assert paginator.counter._running  # the count goes on for the retry
     await paginator.close()
+
+
+async def test_a_provisional_total_extrapolates_to_the_oldest_day() -> None:
+    # 30 days of even traffic; the count is slow (about 3 s), the request does not wait: once
+    # the count has run a second, the provisional total is its pace extrapolated down to the
+    # list's oldest day (found by DateSent< probes), doubled: high, not a wild guess.
+    upstream = FakeUpstream()
+    upstream.add(*(make_message(i * 130) for i in range(20_000)))  # ~30 days
+
+    async def slow(flt: ListFilter, size: int, token: str | None) -> tuple[Sequence[Message], str | None]:
+        await asyncio.sleep(0.15 if size == 1000 else 0.0)
+        return await upstream.fetch(flt, size, token)
+
+    paginator = Paginator(settings(paging_wait=0.0))
+    key = (ACCOUNT_A, ListFilter().cache_key())
+    first = await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), slow)
+    assert (first.total, first.total_is_exact) == (2000, False)  # no oldest day yet
+    while True:
+        await asyncio.sleep(0.1)
+        page = await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), slow)
+        assert not page.total_is_exact, "the count ended before the estimate came"
+        if (await paginator.shared.snapshot(key)).oldest is not None:
+            break
+    page = await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), slow)
+    assert not page.total_is_exact and page.total is not None
+    assert 20_000 <= page.total <= 5 * 20_000
+    assert paginator.stats.reads["estimate"] <= 16  # a binary search over days since 2008
+    await paginator.close()
