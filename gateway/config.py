@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -495,6 +496,10 @@ _RANGES: dict[str, tuple[float, float | None]] = {
 }
 
 
+# One SANDBOX_SEED entry: an AccountSid and a message count.
+_SEED_PAIR = re.compile(r"AC[0-9a-fA-F]{32}:[0-9]{1,8}")
+
+
 def _check_ranges(s: Settings) -> None:
     env = {f.name: f.metadata["env"] for f in fields(s)}
     for name, (low, high) in _RANGES.items():
@@ -527,6 +532,11 @@ def _validate(s: Settings) -> None:
         raise ConfigError("settings 'upstream_timeout' and 'upstream_connect_timeout' must be > 0")
     if s.sandbox_tick < 0:
         raise ConfigError(f"setting 'sandbox_tick' (SANDBOX_TICK): {s.sandbox_tick} is negative")
+    for part in filter(None, (p.strip() for p in s.sandbox_seed.split(","))):
+        if not _SEED_PAIR.fullmatch(part):
+            raise ConfigError(
+                f"setting 'sandbox_seed' (SANDBOX_SEED): {part[:40]!r} is not AccountSid:count"
+            )
     _check_ranges(s)
     from gateway.limits import validate_limit_settings
 
