@@ -21,8 +21,8 @@ file named by --config-file; flags win over the environment, the environment ove
 
 # Which settings each subcommand shows; 'serve' and 'check-config' take them all.
 SANDBOX_SETTINGS = (
-    "host", "port", "sandbox_max_messages", "sandbox_tick", "log_level", "config_file",
-    "log_format", "log_mask_numbers",
+    "host", "port", "sandbox_max_messages", "sandbox_tick", "sandbox_latency", "sandbox_seed",
+    "log_level", "config_file", "log_format", "log_mask_numbers",
 )
 
 
