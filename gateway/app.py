@@ -1,4 +1,6 @@
-"""The gateway's aiohttp application: settings, one upstream session, the dialects' routes."""
+"""The gateway's root aiohttp application: settings and the upstream clients (in
+:mod:`gateway.keys`), the outer middlewares (cancellation, observability, guard, early limits),
+one sub-application per legacy prefix, and the callback endpoints."""
 
 from __future__ import annotations
 
@@ -7,9 +9,13 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from gateway import budget, observability
+from gateway import cancellation, early_limits, observability
+from gateway.callbacks import routes as callback_routes
 from gateway.config import Settings
+from gateway.dialects.sms2010 import routes as sms2010_routes
+from gateway.dialects.v2008 import routes as v2008_routes
 from gateway.guard import guard
+from gateway.keys import CALLBACKS, SETTINGS, UPSTREAM, UPSTREAM_SESSION, UPSTREAM_URL
 from gateway.observability.caches import (
     register_callback_dedup,
     register_paging_caches,
@@ -18,17 +24,12 @@ from gateway.observability.caches import (
 from gateway.paging import Paginator
 from gateway.state import service as state_service
 from gateway.state.base import StateStore
-from gateway.upstream.base import Upstream
-from gateway.upstream.limit import BoundedUpstreamClient
+from gateway.upstream.concurrency import BoundedUpstreamClient
 from gateway.upstream.messages import MessagesUpstream
 from gateway.upstream.retry import RetryPolicy
 from gateway.upstream.sms2010 import Sms2010Upstream
 
-SETTINGS = web.AppKey("settings", Settings)
-UPSTREAM = web.AppKey("upstream", Upstream)
-UPSTREAM_URL = web.AppKey("upstream_url", str)
-# The upstream session for code that forwards raw HTTP (the current-API passthrough).
-UPSTREAM_SESSION = web.AppKey("upstream_session", aiohttp.ClientSession)
+__all__ = ["SETTINGS", "UPSTREAM", "UPSTREAM_SESSION", "UPSTREAM_URL", "create_app"]
 
 
 async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -75,26 +76,26 @@ def _paging_store(app: web.Application) -> StateStore:
 def create_app(settings: Settings, upstream_url: str | None = None) -> web.Application:
     """Build the gateway. ``upstream_url`` overrides the configured one (the embedded sandbox
     passes its own address this way)."""
-    from gateway import passthrough
-    from gateway.callbacks import routes as callback_routes
-    from gateway.dialects.sms2010 import routes as sms2010_routes
-    from gateway.dialects.v2008 import routes as v2008_routes
-
+    # The sub-applications' request budget runs inside these, so every legacy request passes
+    # guard, then the early 413, then the budget.
     app = web.Application(
         client_max_size=settings.max_request_body,
-        middlewares=[guard, budget.make_middleware(settings.upstream_timeout)],
+        middlewares=[guard, early_limits.refuse_oversized_bodies],
     )
     app[SETTINGS] = settings
     app[UPSTREAM_URL] = upstream_url or settings.upstream_url
     observability.setup(app, settings, app[UPSTREAM_URL])
+    # Outermost, around the access log: a shielded send is logged and counted in flight (the
+    # drain waits for it) until it has finished, whether or not its client is still there.
+    app.middlewares.insert(0, cancellation.shield_unsafe)
     state_service.setup(app, settings)
     # After the state store's context: the paging index lives in the store, and background
     # counts stop before the store closes.
     app.cleanup_ctx.append(_upstream_ctx)
-    v2008_routes.setup(app)
-    sms2010_routes.setup(app)
-    passthrough.setup(app)  # after sms2010: its /2010-04-01/ catch-all must match last
+    # Each legacy prefix is its own sub-application, with its own error shape and budget.
+    app.add_subapp(v2008_routes.PREFIX, v2008_routes.create_app(settings))
+    app.add_subapp(sms2010_routes.PREFIX, sms2010_routes.create_app(settings))
     callback_routes.setup(app)
-    register_callback_dedup(app, app[callback_routes.CALLBACKS].reported)
+    register_callback_dedup(app, app[CALLBACKS].reported)
     register_translation_caches(app)
     return app

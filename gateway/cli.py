@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from gateway import __version__
-from gateway.config import ConfigError, Settings, load_settings, setting_fields
+from gateway import __version__, certs
+from gateway.callbacks import cli as callbacks_cli
+from gateway.config import (
+    ConfigError,
+    Settings,
+    load_settings,
+    setting_fields,
+    unknown_env_names,
+)
+from gateway.observability.logs import configure_logging
+from gateway.tls import TlsError
 
 DESCRIPTION = """\
 A version-translating gateway for legacy Twilio SMS clients: it accepts the 2008-08-01 and
@@ -18,6 +28,9 @@ A version-translating gateway for legacy Twilio SMS clients: it accepts the 2008
 shape. Every option can also be set by the environment variable shown in its help, or in a TOML
 file named by --config-file; flags win over the environment, the environment over the file.
 """
+
+# The name only, never the value: a mistyped variable may well hold a token.
+_UNKNOWN_ENV = "environment variable %s names no setting and is ignored (a typo?)"
 
 # Which settings each subcommand shows; 'serve' and 'check-config' take them all.
 SANDBOX_SETTINGS = (
@@ -82,21 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
         "the effective settings as JSON with secrets masked. Exits 2 on an invalid setting.",
     )
     _add_setting_options(check, None)
-    from gateway.callbacks import cli as callbacks_cli
-
     callbacks_cli.add_parser(sub, _add_setting_options)
+    certs.add_parser(sub)
     return parser
 
 
 def _setup_logging(settings: Settings) -> None:
-    from gateway.observability.logs import configure_logging
-
     configure_logging(settings.log_level, settings.log_format, settings.log_mask_numbers)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "make-certs":  # takes no settings
+        return certs.run(args)
     cli_values: dict[str, Any] = {
         f.name: getattr(args, f.name) for f in setting_fields() if hasattr(args, f.name)
     }
@@ -107,24 +119,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     if args.command == "check-config":
+        for name in unknown_env_names():
+            print(f"sms-gateway: warning: {_UNKNOWN_ENV % name}", file=sys.stderr)
         print(json.dumps(settings.masked(), indent=2, sort_keys=True))
         return 0
     if args.command == "inbound-url":
-        from gateway.callbacks import cli as callbacks_cli
-
         return callbacks_cli.run(args, settings)
 
     _setup_logging(settings)
-    from gateway import server
+    for name in unknown_env_names():
+        logging.getLogger("gateway.config").warning(_UNKNOWN_ENV, name)
+    # Imported here: check-config and inbound-url must not load the server side (aiohttp's
+    # web application, the dialects, lxml, the sandbox) only to print and exit.
+    from gateway import server, supervisor
 
     try:
         if args.command == "sandbox":
             server.run(server.serve_sandbox, settings)
         elif settings.workers > 1:
-            return server.serve_workers(settings)
+            return supervisor.serve_workers(settings)
         else:
             server.run(server.serve_gateway, settings)
-    except OSError as exc:
+    except (OSError, TlsError) as exc:  # TlsError: the pair changed after it was checked
         print(f"sms-gateway: cannot start: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

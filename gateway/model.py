@@ -17,6 +17,8 @@ from typing import Final
 # What Twilio accepts as an AccountSid; match with fullmatch (``$`` would let a trailing
 # newline through).
 ACCOUNT_SID: Final = re.compile(r"AC[0-9a-fA-F]{32}")
+# A message (or any resource) Sid: two capitals and 32 hex digits.
+RESOURCE_SID: Final = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
 
 
 @dataclass(frozen=True, slots=True)

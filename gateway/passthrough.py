@@ -22,13 +22,13 @@ from aiohttp import hdrs, web
 from multidict import CIMultiDict
 from yarl import URL
 
-from gateway import reqctx
-from gateway.app import SETTINGS, UPSTREAM_SESSION, UPSTREAM_URL
-from gateway.dialects import common
+from gateway import errors, keys, request_budget
+from gateway.dialects.request import root_app
+from gateway.dialects.sms2010.parse import PREFIX
+from gateway.model import ACCOUNT_SID
 from gateway.upstream.retry import Failure, FailureKind, to_error
 
 DIALECT: Final = "passthrough"
-PREFIX: Final = "/2010-04-01"
 
 # RFC 9110 section 7.6.1, plus the proxy headers of older practice.
 HOP_BY_HOP: Final = frozenset({
@@ -45,13 +45,14 @@ _NOT_RETURNED: Final = HOP_BY_HOP | {"content-length", "content-encoding"}
 _CHUNK: Final = 64 * 1024
 # Encoded '/', '.' and '\' could turn into path structure once upstream decodes them.
 _ENCODED_STRUCTURE: Final = re.compile(r"%(2f|2e|5c)", re.IGNORECASE)
-_ACCOUNT: Final = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})(?:[/.]|$)")
+_ACCOUNT: Final = re.compile(rf"^{PREFIX}/Accounts/({ACCOUNT_SID.pattern})(?:[/.]|$)")
 
 
 def forwardable_path(raw_path: str) -> bool:
     """Whether ``raw_path`` (as received, still percent-encoded) may be forwarded: under
     ``/2010-04-01/``, not the legacy ``/SMS/`` resource, no dot segments, no backslashes, no
-    encoded structure characters."""
+    encoded structure characters. (The router already sends /SMS/ paths to the dialect; the
+    check stays so that this function alone decides what may leave for upstream.)"""
     if not raw_path.startswith(PREFIX + "/") or "\\" in raw_path:
         return False
     if _ENCODED_STRUCTURE.search(raw_path):
@@ -93,20 +94,22 @@ async def _read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes:
     return bytes(body)
 
 
+@request_budget.exempt
 async def forward(request: web.Request) -> web.StreamResponse:
     """Any method on any current-API path under /2010-04-01/ (see the module docs)."""
-    request[reqctx.DIALECT] = DIALECT
-    request[reqctx.OPERATION] = request.method.lower()
+    request[keys.DIALECT] = DIALECT
+    request[keys.OPERATION] = request.method.lower()
     # The request line as the client wrote it: aiohttp's URL would re-normalise the escapes.
     raw_path, _, query = request.raw_path.partition("?")
     if not forwardable_path(raw_path):
-        raise common.not_found()
+        raise errors.not_found()
     account = _ACCOUNT.match(raw_path)
     if account:
-        request[reqctx.ACCOUNT_SID] = account.group(1)
+        request[keys.ACCOUNT_SID] = account.group(1)
 
-    settings = request.app[SETTINGS]
-    url = URL(request.app[UPSTREAM_URL].rstrip("/") + raw_path + ("?" + query if query else ""),
+    config = root_app(request)
+    settings = config[keys.SETTINGS]
+    url = URL(config[keys.UPSTREAM_URL].rstrip("/") + raw_path + ("?" + query if query else ""),
               encoded=True)
     body = await request.read()  # bounded by the app's client_max_size: 413 beyond it
     timeout = aiohttp.ClientTimeout(
@@ -116,7 +119,7 @@ async def forward(request: web.Request) -> web.StreamResponse:
     )
     method = request.method
     try:
-        async with request.app[UPSTREAM_SESSION].request(
+        async with config[keys.UPSTREAM_SESSION].request(
             method, url, headers=request_headers(request.headers), data=body or None,
             allow_redirects=False, timeout=timeout,
         ) as resp:
@@ -128,12 +131,13 @@ async def forward(request: web.Request) -> web.StreamResponse:
         raise to_error(method, Failure(FailureKind.TIMEOUT)) from None
     except (aiohttp.ClientError, OSError):
         raise to_error(method, Failure(FailureKind.BROKEN)) from None
-    request[reqctx.UPSTREAM_STATUS] = status
-    request[reqctx.UPSTREAM_REQUESTS] = 1
+    request[keys.UPSTREAM_STATUS] = status
+    request[keys.UPSTREAM_REQUESTS] = 1
     return web.Response(body=payload, status=status, headers=headers)
 
 
 def setup(app: web.Application) -> None:
-    """Register the catch-all for /2010-04-01/; after the /SMS/ dialect's routes, which are
-    matched first."""
-    app.router.add_route("*", PREFIX + "{tail:(/.*)?}", forward)
+    """Register the catch-all on the /2010-04-01 sub-application, after the /SMS/ dialect's
+    routes, which are matched first."""
+    app.router.add_route("*", "", forward)
+    app.router.add_route("*", "/{tail:.*}", forward)

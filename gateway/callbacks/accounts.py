@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-from gateway.config import ConfigError
+from gateway.config.settings import ConfigError
 from gateway.model import ACCOUNT_SID
 
 

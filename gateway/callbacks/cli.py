@@ -12,6 +12,7 @@ from gateway.config import Settings
 
 SETTINGS_USED = (
     "public_url", "callback_signing_key", "callback_allowed_hosts", "config_file",
+    "callback_allow_private_networks",
 )
 
 

@@ -12,11 +12,11 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from gateway import __version__
-from gateway.callbacks.urls import check_legacy_url, with_query
+from gateway import USER_AGENT
+from gateway.callbacks.urls import UrlRefused, check_legacy_url, with_query
+from gateway.destination_policy import refused_by_policy
 from gateway.signing import compute_signature
 
-USER_AGENT = f"twilio-legacy-sms-gateway/{__version__}"
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -60,10 +60,13 @@ async def call_legacy(
     allowed_hosts: Sequence[str],
     max_body: int,
     read_body: bool,
+    allow_private: bool = False,
 ) -> LegacyAnswer:
     """Send ``params`` to the legacy ``url`` as Twilio would have, signed with the account's
-    token for exactly that URL (for GET, the full URL with its query)."""
-    check_legacy_url(url, allowed_hosts)
+    token for exactly that URL (for GET, the full URL with its query). The session's
+    connector must be :func:`gateway.destination_policy.checked_connector` with the same
+    ``allow_private``: it checks the addresses a name resolves to."""
+    check_legacy_url(url, allowed_hosts, allow_private=allow_private)
     headers = {"User-Agent": USER_AGENT}
     data: str | None = None
     if method == "GET":
@@ -84,4 +87,9 @@ async def call_legacy(
     except TimeoutError:
         raise LegacyCallFailed(504, "legacy app did not answer in time") from None
     except aiohttp.ClientError as exc:
+        refused = refused_by_policy(exc)
+        if refused is not None:
+            raise UrlRefused(
+                f"callback URLs must not point at internal addresses ({refused})"
+            ) from None
         raise LegacyCallFailed(502, f"legacy app unreachable ({exc.__class__.__name__})") from None

@@ -8,31 +8,18 @@ app is called.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
 
-import aiohttp
 from aiohttp import web
-from lxml import etree
 
-from gateway import reqctx
-from gateway.app import SETTINGS
-from gateway.callbacks.accounts import AccountTokens, load_accounts
-from gateway.callbacks.dedup import Key, ReportedMessages
-from gateway.callbacks.once import HeldElsewhere, ReportOnce, StoreDown, Turn
-from gateway.callbacks.relay import LegacyAnswer, LegacyCallFailed, call_legacy, read_limited
-from gateway.callbacks.settings import allowed_hosts, signing_keys
-from gateway.callbacks.tokens import (
-    ACTION,
-    INBOUND,
-    STATUS,
-    CallbackTarget,
-    TokenError,
-    verify_token,
-)
+from gateway import keys
+from gateway.callbacks.checks import Pairs, Refused, admit, error_response
+from gateway.callbacks.dedup import Key
+from gateway.callbacks.once import HeldElsewhere, StoreDown, Turn
+from gateway.callbacks.relay import LegacyAnswer, LegacyCallFailed, call_legacy
+from gateway.callbacks.state import CallbackState, create_state, session_ctx
+from gateway.callbacks.tokens import ACTION, INBOUND, STATUS, CallbackTarget
 from gateway.callbacks.translate import (
     SMS2010,
     current_status,
@@ -50,135 +37,12 @@ from gateway.callbacks.urls import (
     check_legacy_url,
 )
 from gateway.callbacks.wrap import relay_url
-from gateway.config import Settings
+from gateway.errors import PERMISSION_DENIED
 from gateway.mapping.numbers import render_2008
-from gateway.observability.metrics import callback_outcome
-from gateway.signing import validate_signature
-from gateway.state.service import STATE_STORE
 
 log = logging.getLogger("gateway.callbacks")
 
-PERMISSION_DENIED = 20003
-NOT_FOUND = 20404
-SIGNATURE_HEADER = "X-Twilio-Signature"
 TWIML = "application/xml"
-
-Pairs = list[tuple[str, str]]
-_OPERATIONS = {STATUS: "status_callback", ACTION: "action_callback", INBOUND: "inbound_sms"}
-
-
-@dataclass(slots=True)
-class CallbackState:
-    settings: Settings
-    keys: tuple[str, ...]
-    accounts: AccountTokens
-    allowed: tuple[str, ...]
-    reported: ReportedMessages
-    once: ReportOnce
-    app: web.Application
-    session: aiohttp.ClientSession | None = field(default=None)
-
-    def count(self, kind: str, outcome: str) -> None:
-        callback_outcome(_OPERATIONS[kind], outcome, self.app)
-
-
-CALLBACKS = web.AppKey("callbacks", CallbackState)
-
-
-class Refused(Exception):
-    """A callback request the gateway will not act on; answered with ``status``."""
-
-    def __init__(
-        self, status: int, message: str, code: int | None = None, outcome: str = "refused"
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
-        self.outcome = outcome  # the metrics label
-
-
-def _error_response(exc: Refused) -> web.Response:
-    # Twilio only looks at the status; the body uses the legacy error shape for humans.
-    root = etree.Element("TwilioResponse")
-    rest = etree.SubElement(root, "RestException")
-    etree.SubElement(rest, "Status").text = str(exc.status)
-    etree.SubElement(rest, "Message").text = exc.message
-    if exc.code is not None:
-        etree.SubElement(rest, "Code").text = str(exc.code)
-        etree.SubElement(rest, "MoreInfo").text = f"https://www.twilio.com/docs/errors/{exc.code}"
-    return web.Response(
-        status=exc.status,
-        body=etree.tostring(root, xml_declaration=True, encoding="UTF-8"),
-        content_type="application/xml",
-    )
-
-
-# --- the checks every endpoint makes ---------------------------------------------------------
-
-
-def _target(state: CallbackState, token: str, kind: str) -> CallbackTarget:
-    try:
-        return verify_token(
-            state.keys,
-            token,
-            kind,
-            now=time.time(),
-            max_age=0.0 if kind == INBOUND else state.settings.callback_token_max_age,
-        )
-    except TokenError as exc:
-        log.warning("callback refused: %s", exc)
-        raise Refused(
-            404, "The requested resource was not found", NOT_FOUND, "bad_token"
-        ) from None
-
-
-async def _params(request: web.Request, limit: int) -> Pairs:
-    """The form (POST) or query (GET) parameters Twilio sent, within the size limit."""
-    if request.method == "GET":
-        raw = request.query_string.encode("utf-8")
-    else:
-        if request.content_length is not None and request.content_length > limit:
-            raise Refused(413, "Request body too large", outcome="too_large")
-        raw, oversized = await read_limited(request.content, limit)
-        if oversized:
-            raise Refused(413, "Request body too large", outcome="too_large")
-    try:
-        return parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-    except UnicodeDecodeError:
-        raise Refused(400, "Parameters are not UTF-8") from None
-
-
-def _twilio_url(request: web.Request, settings: Settings) -> str:
-    """The URL Twilio requested, as it signed it: behind a proxy, the configured public URL
-    (the request's own Host and scheme are the proxy's view, not Twilio's)."""
-    if settings.public_url:
-        return settings.public_url.rstrip("/") + request.raw_path
-    return str(request.url)
-
-
-def _auth_token(
-    state: CallbackState, request: web.Request, target: CallbackTarget, params: Pairs
-) -> str:
-    """Check the request is Twilio's for the token's account; the account's auth token."""
-    sent_account = dict(params).get("AccountSid", "")
-    if sent_account != target.account_sid:
-        log.warning("callback refused: token for another account than the request's")
-        raise Refused(
-            403, "The token belongs to another account", PERMISSION_DENIED, "bad_signature"
-        )
-    auth_token = state.accounts.get(target.account_sid)
-    if auth_token is None:
-        log.warning("callback refused: no auth token configured for %s", target.account_sid)
-        raise Refused(403, "Unknown account", PERMISSION_DENIED)
-    signed = None if request.method == "GET" else params
-    if not validate_signature(
-        auth_token, _twilio_url(request, state.settings), signed,
-        request.headers.get(SIGNATURE_HEADER),
-    ):
-        log.warning("callback refused: invalid X-Twilio-Signature")
-        raise Refused(403, "Invalid X-Twilio-Signature", PERMISSION_DENIED, "bad_signature")
-    return auth_token
 
 
 # --- wrapping URLs found in a legacy TwiML reply ---------------------------------------------
@@ -187,7 +51,9 @@ def _auth_token(
 def _wrapper(state: CallbackState, source: CallbackTarget) -> UrlWrapper:
     def wrap(kind: str, url: str, method: str) -> str | None:
         try:
-            check_legacy_url(url, state.allowed)
+            check_legacy_url(
+                url, state.allowed, allow_private=state.settings.callback_allow_private_networks
+            )
         except UrlRefused as exc:
             log.warning("dropped a URL from the legacy TwiML reply: %s", exc)
             return None
@@ -229,22 +95,8 @@ def _render_number(state: CallbackState, dialect: str) -> Callable[[str], str]:
 # --- handlers ---------------------------------------------------------------------------------
 
 
-async def _admit(
-    request: web.Request, kind: str
-) -> tuple[CallbackState, CallbackTarget, Pairs, str]:
-    """Every check before a legacy app may be called: the gateway's token, the body size,
-    the account, Twilio's signature. Returns the target, the parameters and the auth token."""
-    state = request.app[CALLBACKS]
-    request[reqctx.DIALECT] = "inbound" if kind == INBOUND else "callback"
-    request[reqctx.OPERATION] = _OPERATIONS[kind]
-    target = _target(state, request.match_info["token"], kind)
-    request[reqctx.ACCOUNT_SID] = target.account_sid
-    params = await _params(request, state.settings.callback_max_body)
-    return state, target, params, _auth_token(state, request, target, params)
-
-
 async def _relay_status(request: web.Request, kind: str) -> web.StreamResponse:
-    state, target, params, auth_token = await _admit(request, kind)
+    state, target, params, auth_token = await admit(request, kind)
     fields = dict(params)
     sid = message_sid(fields)
     if not sid:
@@ -304,6 +156,7 @@ async def _call(
             state.session, target.url, target.method, params, auth_token,
             allowed_hosts=state.allowed, max_body=state.settings.callback_max_body,
             read_body=read_body,
+            allow_private=state.settings.callback_allow_private_networks,
         )
     except UrlRefused as exc:
         log.warning("callback refused: %s", exc)
@@ -328,7 +181,7 @@ async def inbound_sms(request: web.Request) -> web.StreamResponse:
 
 
 async def _inbound(request: web.Request) -> web.StreamResponse:
-    state, target, params, auth_token = await _admit(request, INBOUND)
+    state, target, params, auth_token = await admit(request, INBOUND)
     legacy_params = legacy_inbound_params(dict(params), _render_number(state, target.dialect))
     try:
         answer = await _call(state, target, legacy_params, auth_token, read_body=True)
@@ -347,37 +200,15 @@ async def _guarded(request: web.Request, kind: str) -> web.StreamResponse:
             return await _inbound(request)
         return await _relay_status(request, kind)
     except Refused as exc:
-        request[reqctx.TWILIO_CODE] = exc.code
-        request.app[CALLBACKS].count(kind, exc.outcome)
-        return _error_response(exc)
-
-
-# --- wiring -------------------------------------------------------------------------------------
-
-
-async def _session_ctx(app: web.Application) -> AsyncIterator[None]:
-    state = app[CALLBACKS]
-    timeout = aiohttp.ClientTimeout(total=state.settings.callback_timeout)
-    async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
-        state.session = session
-        yield
-        state.session = None
+        request[keys.TWILIO_CODE] = exc.code
+        request.app[keys.CALLBACKS].count(kind, exc.outcome)
+        return error_response(exc)
 
 
 def setup(app: web.Application) -> None:
     """Register the callback endpoints on the gateway app."""
-    settings = app[SETTINGS]
-    reported = ReportedMessages(settings.callback_dedup_size, settings.callback_dedup_ttl)
-    app[CALLBACKS] = CallbackState(
-        settings=settings,
-        keys=signing_keys(settings),
-        accounts=load_accounts(settings.accounts_file, settings.accounts),
-        allowed=allowed_hosts(settings),
-        reported=reported,
-        once=ReportOnce(reported, lambda: app[STATE_STORE], settings),
-        app=app,
-    )
-    app.cleanup_ctx.append(_session_ctx)
+    app[keys.CALLBACKS] = create_state(app, app[keys.SETTINGS])
+    app.cleanup_ctx.append(session_ctx)
     app.router.add_post(STATUS_PATH + "{token}", status_callback)
     app.router.add_post(ACTION_PATH + "{token}", action_callback)
     app.router.add_route("POST", INBOUND_PATH + "{token}", inbound_sms)

@@ -19,12 +19,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 VERSION = "v1"
+# Seconds a token's issue time may lie ahead of this replica's clock (replicas' clocks differ a
+# little); further ahead, it was not issued by a gateway with a sane clock.
+CLOCK_SKEW = 300.0
 
 # What a token is for; a token minted for one purpose is refused by the others' endpoints.
 STATUS = "status"  # a StatusCallback of a legacy send (or of an <Sms statusCallback>)
 ACTION = "action"  # the action URL of an <Sms> verb
 INBOUND = "inbound"  # a legacy app's SMS URL (inbound messages and <Redirect>)
-KINDS = (STATUS, ACTION, INBOUND)
 METHODS = ("GET", "POST")
 
 
@@ -76,7 +78,8 @@ def verify_token(
     """The target inside ``token`` if one of ``keys`` signed it for ``kind``; else TokenError.
 
     Several keys allow rotation: sign with the new key while the old one still verifies.
-    ``max_age`` > 0 refuses tokens issued more than that many seconds before ``now``."""
+    ``max_age`` > 0 refuses tokens issued more than that many seconds before ``now``; with a
+    ``now``, a token issued more than :data:`CLOCK_SKEW` seconds after it is refused too."""
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != VERSION:
         raise TokenError("malformed token")
@@ -106,4 +109,6 @@ def verify_token(
         raise TokenError("token names an unsupported method")
     if max_age > 0 and now - target.issued_at > max_age:
         raise TokenError("token expired")
+    if now and target.issued_at > now + CLOCK_SKEW:
+        raise TokenError("token issued in the future")
     return target

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from gateway.callbacks.tokens import ACTION, STATUS
+from gateway.mapping.status import STATUS_2008
 
 V2008 = "v2008"
 SMS2010 = "sms2010"
@@ -25,8 +26,8 @@ DIALECTS = (V2008, SMS2010)
 
 Params = list[tuple[str, str]]
 
-_SENT = frozenset({"sent", "delivered", "read", "partially_delivered", "received"})
-_FAILED = frozenset({"failed", "undelivered", "canceled"})
+# The legacy outcomes a status callback reports: the final ones of the 2008 status table.
+_DECIDED = frozenset({"sent", "failed"})
 GEO_FIELDS = (
     "FromCity", "FromState", "FromZip", "FromCountry", "ToCity", "ToState", "ToZip", "ToCountry",
 )
@@ -42,17 +43,15 @@ def current_status(params: Mapping[str, str]) -> str:
 
 
 def decided_status(kind: str, status: str) -> str | None:
-    """The legacy status this event decides, or None when it decides nothing yet."""
+    """The legacy status this event decides, or None when it decides nothing yet (the 2008
+    status of :data:`gateway.mapping.status.STATUS_2008`, when it is final)."""
+    legacy = STATUS_2008.get(status)
     if kind == ACTION:
         # Twilio requests a <Message action> once; the 2008 <Sms action> saw sending|invalid.
         if not status:
             return None
-        return "invalid" if status in _FAILED else "sending"
-    if status in _SENT:
-        return "sent"
-    if status in _FAILED:
-        return "failed"
-    return None
+        return "invalid" if legacy == "failed" else "sending"
+    return legacy if legacy in _DECIDED else None
 
 
 def legacy_status_params(

@@ -4,8 +4,10 @@
 ``statusCallback`` carried over. URLs in the reply would otherwise make Twilio call the legacy
 app directly in the current format, so ``action``, ``statusCallback`` and ``<Redirect>`` URLs
 are handed to a wrapper that routes them back through the gateway; relative URLs are resolved
-against the legacy URL first, as Twilio would have resolved them against it. Other verbs pass
-through untouched.
+against the legacy URL first, as Twilio would have resolved them against it. A URL the wrapper
+refuses is removed (the attribute, or the whole ``<Redirect>``): left in place, Twilio would
+call it directly. ``<Message>`` URLs are treated as ``<Sms>`` ones; other verbs pass through
+untouched.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def _parser() -> etree.XMLParser:
     # No entity expansion, no DTD or network fetches, no huge documents: the reply is untrusted.
     return etree.XMLParser(
         resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
-        remove_pis=True,
+        remove_pis=True, remove_comments=True,
     )
 
 
@@ -74,6 +76,23 @@ def _rewrite_redirect(el: etree._Element, base_url: str, wrap: UrlWrapper) -> No
     if wrapped:
         el.text = wrapped
         el.set("method", "POST" if wrapped != absolute else legacy_method)
+    else:
+        # Refused: left in place, Twilio would call it directly, past every check.
+        _remove(el)
+
+
+def _remove(el: etree._Element) -> None:
+    """Remove ``el`` but keep its tail text (whitespace between verbs)."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    previous = el.getprevious()
+    if el.tail:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
 
 
 def rewrite_reply(body: bytes, base_url: str, wrap: UrlWrapper) -> bytes:
@@ -92,7 +111,8 @@ def rewrite_reply(body: bytes, base_url: str, wrap: UrlWrapper) -> bytes:
     if root.tag != "Response":
         raise TwimlError(f"root element is <{root.tag}>, not <Response>")
     for el in list(root.iter()):
-        if el.tag == "Sms":
+        # A current <Message> (a legacy app may already answer in it) carries URLs too.
+        if el.tag in ("Sms", "Message"):
             _rewrite_sms(el, base_url, wrap)
         elif el.tag == "Redirect":
             _rewrite_redirect(el, base_url, wrap)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlencode, urlsplit
 
+from gateway.destination_policy import DestinationRefused, check_host
+
 STATUS_PATH = "/callbacks/status/"
 ACTION_PATH = "/callbacks/action/"
 INBOUND_PATH = "/callbacks/inbound/"
@@ -32,8 +34,10 @@ def host_allowed(host: str, allowed: Sequence[str]) -> bool:
     return False
 
 
-def check_legacy_url(url: str, allowed: Sequence[str]) -> None:
-    """Raise UrlRefused unless ``url`` is an absolute http(s) URL on an allowed host."""
+def check_legacy_url(url: str, allowed: Sequence[str], *, allow_private: bool = False) -> None:
+    """Raise UrlRefused unless ``url`` is an absolute http(s) URL on an allowed host whose
+    host is no refused address literal nor localhost (:mod:`gateway.destination_policy`; names are
+    checked again on their resolved addresses when called)."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -47,6 +51,10 @@ def check_legacy_url(url: str, allowed: Sequence[str]) -> None:
         raise UrlRefused("callback URLs must not carry credentials")
     if not host_allowed(parts.hostname, allowed):
         raise UrlRefused(f"host {parts.hostname!r} is not in the callback allow-list")
+    try:
+        check_host(parts.hostname, allow_private)
+    except DestinationRefused as exc:
+        raise UrlRefused(f"callback URLs must not point at internal addresses ({exc})") from None
 
 
 def gateway_url(public_url: str, path: str, token: str) -> str:

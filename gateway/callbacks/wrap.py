@@ -15,7 +15,7 @@ from gateway.callbacks.urls import (
     check_legacy_url,
     gateway_url,
 )
-from gateway.config import Settings
+from gateway.config.settings import Settings
 from gateway.model import ACCOUNT_SID, ApiError
 
 log = logging.getLogger("gateway.callbacks")
@@ -48,7 +48,10 @@ def wrap_status_callback(
     URL the gateway would refuse to call."""
     global _warned_unrelayed
     try:
-        check_legacy_url(legacy_url, allowed_hosts(settings))
+        check_legacy_url(
+            legacy_url, allowed_hosts(settings),
+            allow_private=settings.callback_allow_private_networks,
+        )
     except UrlRefused as exc:
         raise ApiError(400, f"The StatusCallback URL is not valid: {exc}", INVALID_CALLBACK_URL)
     keys = signing_keys(settings)
@@ -79,7 +82,10 @@ def inbound_webhook_url(
     if method.upper() not in METHODS:
         raise ValueError("the SMS URL method must be GET or POST")
     try:
-        check_legacy_url(sms_url, allowed_hosts(settings))
+        check_legacy_url(
+            sms_url, allowed_hosts(settings),
+            allow_private=settings.callback_allow_private_networks,
+        )
     except UrlRefused as exc:
         raise ValueError(str(exc)) from None
     return relay_url(

@@ -23,8 +23,6 @@ INVALID_FROM: Final = 21212
 # Longer input is no phone number; refusing it early also keeps junk out of the cache.
 MAX_INPUT: Final = 64
 
-NUMBER_FORMATS: Final = ("national", "e164", "as-sent")
-
 Field = Literal["To", "From"]
 
 

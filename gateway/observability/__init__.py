@@ -1,6 +1,6 @@
 """Operations: health and readiness, Prometheus metrics, structured access logs, request ids.
 
-:func:`setup` installs all of it on a gateway app; the server flips :class:`Lifecycle` to
+:func:`setup` installs all of it on a gateway app; the server flips :class:`DrainState` to
 draining on SIGTERM. Other modules use :func:`metrics.callback_outcome` and
 :func:`metrics.register_cache`.
 """
@@ -14,9 +14,9 @@ from aiohttp import web
 
 from gateway.config import Settings
 from gateway.observability.health import (
-    LIFECYCLE,
+    DRAIN_STATE,
     PROBE,
-    Lifecycle,
+    DrainState,
     UpstreamProbe,
     healthz,
     readyz,
@@ -31,7 +31,7 @@ from gateway.observability.metrics import (
 from gateway.observability.middleware import make_middleware
 from gateway.observability.trace import upstream_trace_config
 
-__all__ = ["LIFECYCLE", "METRICS", "Lifecycle", "setup", "trace_configs", "upstream_observer"]
+__all__ = ["DRAIN_STATE", "METRICS", "DrainState", "setup", "trace_configs", "upstream_observer"]
 
 
 async def _process_default_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -44,7 +44,7 @@ def setup(app: web.Application, settings: Settings, upstream_url: str) -> None:
     """Install the middleware (outermost), /healthz, /readyz and /metrics on ``app``."""
     metrics = Metrics()
     app[METRICS] = metrics
-    lifecycle = app[LIFECYCLE] = Lifecycle()
+    lifecycle = app[DRAIN_STATE] = DrainState()
     app[PROBE] = UpstreamProbe(
         upstream_url, settings.upstream_connect_timeout, settings.readiness_cache
     )

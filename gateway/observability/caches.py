@@ -30,7 +30,7 @@ from gateway.observability.logs import mask_path
 from gateway.observability.metrics import METRICS, PREFIX, register_cache
 from gateway.paging import Paginator
 from gateway.paging_walk import PagingCollector
-from gateway.upstream.wire import message_of
+from gateway.upstream.messages_json import message_of
 
 
 class _CacheInfo(Protocol):

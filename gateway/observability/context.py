@@ -2,7 +2,7 @@
 
 The middleware opens a :class:`Observation` in a context variable; the upstream trace hooks add
 to it (so upstream latency and counts are measured even where a handler forgets to set the
-:mod:`gateway.reqctx` keys), and tasks a handler spawns inherit it.
+:mod:`gateway.keys` keys), and tasks a handler spawns inherit it.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 @dataclass(slots=True)
 class Observation:
     request_id: str
-    # The metrics of the app serving the request, for code that has no app at hand.
+    # The metrics of the app serving the request, as the middleware opened it.
     metrics: Metrics | None = None
     upstream_requests: int = 0
     upstream_seconds: float = 0.0

@@ -17,12 +17,11 @@ from aiohttp import web
 from cachetools import TTLCache
 from yarl import URL
 
-from gateway import reqctx
-from gateway.state.monitor import STORE_MONITOR
+from gateway import keys
 
 
 @dataclass(slots=True)
-class Lifecycle:
+class DrainState:
     """Set to draining by the server on SIGTERM, read by /readyz; counts the requests in flight
     (maintained by the middleware) so that the drain can wait for them."""
 
@@ -50,7 +49,7 @@ class Lifecycle:
         return True
 
 
-LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
+DRAIN_STATE = web.AppKey("drain_state", DrainState)
 
 
 class UpstreamProbe:
@@ -92,20 +91,20 @@ PROBE = web.AppKey("upstream_probe", UpstreamProbe)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    request[reqctx.DIALECT] = "ops"
-    request[reqctx.OPERATION] = "healthz"
+    request[keys.DIALECT] = "ops"
+    request[keys.OPERATION] = "healthz"
     # The pid tells operators (and tests) which worker process answered.
     return web.json_response({"status": "ok", "pid": os.getpid()})
 
 
 async def readyz(request: web.Request) -> web.Response:
-    request[reqctx.DIALECT] = "ops"
-    request[reqctx.OPERATION] = "readyz"
-    draining = request.app[LIFECYCLE].draining
+    request[keys.DIALECT] = "ops"
+    request[keys.OPERATION] = "readyz"
+    draining = request.app[DRAIN_STATE].draining
     upstream = "skipped (draining)" if draining else await request.app[PROBE].check()
     ready = not draining and upstream == "ok"
     checks: dict[str, object] = {"config": "ok", "upstream": upstream, "draining": draining}
-    monitor = request.app.get(STORE_MONITOR)
+    monitor = request.app.get(keys.STORE_MONITOR)
     if monitor is not None:
         # Reported, not required: sends, fetches and lists work without the store, and a
         # shared store going down must not take every replica out of service at once.

@@ -21,6 +21,8 @@ from typing import IO, Any
 
 from multidict import MultiMapping
 
+from gateway.observability.redaction import Redact, redact_text
+
 try:  # the `speed` extra: an access line is written for every request
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the installation
@@ -57,19 +59,42 @@ mask_path = lru_cache(maxsize=1024)(mask_text)
 
 # Query keys whose values are phone numbers in the legacy and current APIs.
 _NUMBER_KEYS = frozenset({"to", "from", "phonenumber", "phone_number"})
+# Query keys whose values are shown as sent: the legacy and current list filters and paging.
+# Any other key's value is withheld: a GET webhook carries the message Body (and more) in its
+# query, and a client may put anything in one.
+_PLAIN_KEYS = frozenset({
+    "datesent", "datesent<", "datesent>", "datesent<=", "datesent>=", "page", "pagesize",
+    "num", "numpages", "pagetoken", "status", "direction",
+})
+WITHHELD = "[withheld]"
 
 
 def loggable_query(query: MultiMapping[str], mask: bool) -> str:
-    """A query string for the log: keys as sent, values masked where they hold a number (by key,
-    or by shape for keys we do not know); dates and other values stay readable."""
+    """A query string for the log: keys as sent; list filters' values readable, numbers masked
+    (by key, or by shape), every other value withheld."""
     if not query:
         return ""
     parts = []
     for k, v in query.items():
-        if mask and (k.lower() in _NUMBER_KEYS or _NUMBER_IN_TEXT.fullmatch(v.strip())):
-            v = mask_number(v)
-        parts.append(f"{k}={v}")
+        key = k.lower()
+        if key in _NUMBER_KEYS or _NUMBER_IN_TEXT.fullmatch(v.strip()):
+            if mask:
+                v = mask_number(v)
+        elif key not in _PLAIN_KEYS:
+            v = WITHHELD
+        parts.append(f"{redact_text(k)}={v}")
     return "?" + "&".join(parts)
+
+
+# The callback endpoints' last path segment is a signed token naming a legacy URL.
+_CALLBACK_TOKEN_PATH = re.compile(r"^(/callbacks/[^/]+/).+")
+
+
+def loggable_path(path: str, mask: bool) -> str:
+    """A request path for the log: callback tokens withheld, numbers masked when ``mask``."""
+    if path.startswith("/callbacks/"):
+        path = _CALLBACK_TOKEN_PATH.sub(r"\1[token]", path)
+    return mask_path(path) if mask else path
 
 
 class MaskNumbers(logging.Filter):
@@ -133,7 +158,7 @@ class JsonFormatter(logging.Formatter):
         if isinstance(access, Mapping):
             out.update(access)
         if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
+            out["exc"] = record.exc_text or self.formatException(record.exc_info)
         return _json_line(out)
 
 
@@ -159,6 +184,7 @@ def configure_logging(
         fmt = "text" if _isatty(stream) else "json"
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(Redact())  # first: credentials, tokens and bodies, whatever the settings
     if mask_numbers:
         handler.addFilter(MaskNumbers())
     root = logging.getLogger()

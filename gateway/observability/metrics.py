@@ -28,8 +28,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from gateway import reqctx
-from gateway.observability import context
+from gateway import keys
 
 PREFIX = "sms_gateway"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -135,10 +134,10 @@ class Metrics:
         return child
 
     def observe_request(self, ctx: Mapping[Any, Any], status: int, seconds: float) -> None:
-        """One answered request; ``ctx`` holds the request's :mod:`gateway.reqctx` figures."""
-        dialect = str(ctx.get(reqctx.DIALECT) or "none")
-        operation = str(ctx.get(reqctx.OPERATION) or "none")
-        code = ctx.get(reqctx.TWILIO_CODE)
+        """One answered request; ``ctx`` holds the request's :mod:`gateway.keys` figures."""
+        dialect = str(ctx.get(keys.DIALECT) or "none")
+        operation = str(ctx.get(keys.OPERATION) or "none")
+        code = ctx.get(keys.TWILIO_CODE)
         self._child(self.requests, dialect, operation, str(status), str(code or "")).inc()
         self._child(self.request_seconds, dialect, operation).observe(seconds)
 
@@ -175,9 +174,6 @@ def _resolve(target: web.Application | Metrics | None) -> Metrics | None:
         return target
     if target is not None:
         return target.get(METRICS)
-    obs = context.current.get()
-    if obs is not None and obs.metrics is not None:
-        return obs.metrics
     return _process_default[-1] if _process_default else None
 
 
@@ -217,8 +213,8 @@ def deactivate(metrics: Metrics) -> None:
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
-    request[reqctx.DIALECT] = "ops"
-    request[reqctx.OPERATION] = "metrics"
+    request[keys.DIALECT] = "ops"
+    request[keys.OPERATION] = "metrics"
     body = render(request.app.get(METRICS))
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

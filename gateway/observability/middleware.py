@@ -1,12 +1,13 @@
 """One middleware for every request: request id, access log line, request metrics.
 
 It is the outermost middleware, so it sees the status the client finally gets, and it reads the
-:mod:`gateway.reqctx` keys the handlers set (dialect, operation, account, Twilio code, upstream
+:mod:`gateway.keys` keys the handlers set (dialect, operation, account, Twilio code, upstream
 figures); upstream figures a handler did not set come from the upstream trace hooks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -15,12 +16,13 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from gateway import reqctx
+from gateway import keys
 from gateway.config import Settings
+from gateway.errors import CLIENT_CLOSED
 from gateway.observability import context
 from gateway.observability import metrics as metrics_mod
-from gateway.observability.health import Lifecycle
-from gateway.observability.logs import ACCESS_LOGGER, loggable_query, mask_path
+from gateway.observability.health import DrainState
+from gateway.observability.logs import ACCESS_LOGGER, loggable_path, loggable_query
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 
@@ -32,11 +34,9 @@ def _upstream(
     ctx: Mapping[Any, Any], obs: context.Observation
 ) -> tuple[int | None, float | None, int]:
     """Upstream status, seconds and request count: the handler's figures, else the trace's."""
-    status = ctx.get(reqctx.UPSTREAM_STATUS, obs.upstream_status)
-    seconds = ctx.get(reqctx.UPSTREAM_SECONDS)
-    if seconds is None and obs.upstream_requests:
-        seconds = obs.upstream_seconds
-    count = ctx.get(reqctx.UPSTREAM_REQUESTS, obs.upstream_requests)
+    status = ctx.get(keys.UPSTREAM_STATUS, obs.upstream_status)
+    seconds = obs.upstream_seconds if obs.upstream_requests else None
+    count = ctx.get(keys.UPSTREAM_REQUESTS, obs.upstream_requests)
     return status, None if seconds is None else float(seconds), int(count or 0)
 
 
@@ -51,7 +51,7 @@ def _log_access(
     mask: bool,
 ) -> None:
     up_status, up_seconds, up_count = up
-    path = mask_path(request.path) if mask else request.path
+    path = loggable_path(request.path, mask)
     access = {
         "request_id": obs.request_id,
         "method": request.method,
@@ -59,10 +59,10 @@ def _log_access(
         "query": loggable_query(request.rel_url.query, mask),
         "status": status,
         "duration_ms": round(seconds * 1000, 2),
-        "dialect": ctx.get(reqctx.DIALECT),
-        "operation": ctx.get(reqctx.OPERATION),
-        "account_sid": ctx.get(reqctx.ACCOUNT_SID),
-        "twilio_code": ctx.get(reqctx.TWILIO_CODE),
+        "dialect": ctx.get(keys.DIALECT),
+        "operation": ctx.get(keys.OPERATION),
+        "account_sid": ctx.get(keys.ACCOUNT_SID),
+        "twilio_code": ctx.get(keys.TWILIO_CODE),
         "upstream_status": up_status,
         "upstream_ms": None if up_seconds is None else round(up_seconds * 1000, 2),
         "upstream_requests": up_count,
@@ -79,7 +79,7 @@ def _log_access(
 
 
 def make_middleware(
-    settings: Settings, metrics: metrics_mod.Metrics, lifecycle: Lifecycle
+    settings: Settings, metrics: metrics_mod.Metrics, lifecycle: DrainState
 ) -> Middleware:
     mask = settings.log_mask_numbers
 
@@ -104,17 +104,20 @@ def make_middleware(
             status = exc.status
             exc.headers[context.REQUEST_ID_HEADER] = obs.request_id
             raise
+        except asyncio.CancelledError:
+            status = CLIENT_CLOSED  # the client left; its handler was cancelled
+            raise
         finally:
             metrics.in_flight.dec()
             lifecycle.request_finished()
             seconds = time.perf_counter() - started
-            # The handlers' reqctx figures, copied once: a request's own get() raises and
+            # The handlers' request-key figures, copied once: a request's own get() raises and
             # catches a KeyError for every key a handler did not set.
             ctx = dict(request)
             metrics.observe_request(ctx, status, seconds)
             up = _upstream(ctx, obs)
-            dialect = ctx.get(reqctx.DIALECT)
-            if up[2] and ctx.get(reqctx.OPERATION) == "list":
+            dialect = ctx.get(keys.DIALECT)
+            if up[2] and ctx.get(keys.OPERATION) == "list":
                 metrics.observe_list(str(dialect or "none"), up[2])
             level = logging.DEBUG if dialect == _QUIET_DIALECT else logging.INFO
             if access_log.isEnabledFor(level):

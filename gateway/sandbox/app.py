@@ -14,6 +14,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.config import Settings
+from gateway.destination_policy import checked_connector
 from gateway.model import ApiError
 from gateway.sandbox.accounts import Accounts
 from gateway.sandbox.api import inbound, messages, numbers, sms2010
@@ -112,7 +113,10 @@ async def record_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 async def _webhook_session(app: web.Application) -> AsyncIterator[None]:
     sender = app[WEBHOOKS]
-    async with aiohttp.ClientSession(timeout=WEBHOOK_TIMEOUT) as session:
+    # The sandbox calls the URLs its clients give, from the host it runs on: loopback and
+    # private networks are its daily work (the gateway's relay), cloud metadata never.
+    connector = checked_connector(allow_private=True)
+    async with aiohttp.ClientSession(timeout=WEBHOOK_TIMEOUT, connector=connector) as session:
         sender.session = session
         try:
             yield

@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
 
+from gateway.destination_policy import DestinationRefused, check_host
 from gateway.signing import compute_signature
 
 log = logging.getLogger("gateway.sandbox.webhooks")
@@ -108,6 +109,8 @@ class WebhookSender:
             try:
                 if self.session is None or self.session.closed:
                     raise RuntimeError("the sandbox is not running")
+                # Address literals bypass the session's checking resolver.
+                check_host(urlsplit(target).hostname or "", allow_private=True)
                 async with self.session.request(
                     method, target, data=data, headers=headers, allow_redirects=False
                 ) as resp:
@@ -118,7 +121,9 @@ class WebhookSender:
                 if status < 500:
                     break
                 error = f"HTTP {status}"
-            except (TimeoutError, aiohttp.ClientError, ValueError, RuntimeError) as exc:
+            except (
+                TimeoutError, aiohttp.ClientError, ValueError, RuntimeError, DestinationRefused
+            ) as exc:
                 status, error = None, exc.__class__.__name__
             log.warning(
                 "%s to %s failed (attempt %d): %s", kind, safe_url(url), attempts, error

@@ -15,8 +15,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
-from aiohttp import web
-
 from gateway.state.base import StateStore, StoreUnavailable
 
 log = logging.getLogger("gateway.state")
@@ -169,5 +167,3 @@ async def watch_while_down(store: StateStore, monitor: StoreMonitor, interval: f
         except StoreUnavailable:
             pass  # still down; the monitor counted it
 
-
-STORE_MONITOR = web.AppKey("state_store_monitor", StoreMonitor)

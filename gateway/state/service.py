@@ -10,17 +10,19 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from gateway import keys
 from gateway.config import Settings
 from gateway.observability.metrics import METRICS
 from gateway.observability.store import register_store_metrics
-from gateway.state.base import StateStore, StoreUnavailable
-from gateway.state.monitor import STORE_MONITOR, Monitored, StoreMonitor, watch_while_down
+from gateway.state.base import StoreUnavailable
+from gateway.state.monitor import Monitored, StoreMonitor, watch_while_down
 from gateway.state.open import open_store
 from gateway.state.url import mask_url, scheme_of
 
 log = logging.getLogger("gateway.state")
 
-STATE_STORE = web.AppKey("state_store", StateStore)
+# Where the app holds its store (gateway/keys.py), under the name its users import from here.
+STATE_STORE = keys.STATE_STORE
 
 # Seconds between pings while the store is down (the monitor's view recovers without traffic).
 _DOWN_CHECK_INTERVAL = 1.0
@@ -30,7 +32,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     """Declare the store on ``app`` (after observability.setup: it adds metrics); the store
     itself opens in the cleanup context, before the first request."""
     kind = "memory" if scheme_of(settings.state_url) == "memory" else "redis"
-    monitor = app[STORE_MONITOR] = StoreMonitor(mask_url(settings.state_url), kind)
+    monitor = app[keys.STORE_MONITOR] = StoreMonitor(mask_url(settings.state_url), kind)
     register_store_metrics(app[METRICS], monitor)
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 
 from cachetools import LRUCache
 
-from gateway import __version__, errors
+from gateway import USER_AGENT, errors
 from gateway.model import Credentials
 from gateway.observability.context import REQUEST_ID_HEADER
 from gateway.observability.context import current as current_observation
@@ -46,7 +46,6 @@ Sleep = Callable[[float], Awaitable[None]]
 Observer = Callable[[str, int | None, float], None]
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-USER_AGENT = f"twilio-legacy-sms-gateway/{__version__}"
 # A path of only these characters goes out as it is; anything else is percent-encoded first.
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
 
@@ -102,15 +101,15 @@ class UpstreamClient:
         form: Params | None = None,
     ) -> Any:
         """Send one request, retrying where the rules allow; return the decoded JSON object of
-        a 2xx answer or raise ApiError. Never takes longer than the policy's total timeout, nor
+        a 2xx answer or raise ApiError. Never takes longer than the policy's budget, nor
         past the current request's deadline (:mod:`gateway.upstream.deadline`)."""
         loop = asyncio.get_running_loop()
-        budget = budget_for(self.policy.total_timeout)
+        budget = budget_for(self.policy.budget)
         # A send started with less time than a connect needs could only end "unknown" (half
         # the total where the total is shorter than a connect timeout).
         if budget <= 0 or (
             method.upper() not in SAFE_METHODS
-            and budget < min(self.policy.connect_timeout, self.policy.total_timeout / 2)
+            and budget < min(self.policy.connect_timeout, self.policy.budget / 2)
         ):
             raise exhausted(method)
         deadline = loop.time() + budget
@@ -144,7 +143,7 @@ class UpstreamClient:
         if remaining <= 0:
             raise _Failed(Failure(FailureKind.TIMEOUT))
         policy = self.policy
-        headers = [("Authorization", _basic_auth(creds))]
+        headers = [("Authorization", basic_auth_header(creds))]
         body = None
         if form is not None:
             # The bytes and type aiohttp's FormData writes for pairs.
@@ -173,7 +172,7 @@ class UpstreamClient:
             raise _Failed(Failure(_KIND_OF[type(exc)], exc.status)) from None
         status = answer.status
         self._observe(method, status, answer.started - started)
-        data = _decode(answer.body)
+        data = decode_json(answer.body)
         if 200 <= status < 300:
             if not isinstance(data, dict):
                 raise _Failed(Failure(FailureKind.UNDECODABLE, status))
@@ -228,7 +227,8 @@ class UpstreamClient:
 _AUTH_HEADERS: LRUCache[Credentials, str] = LRUCache(maxsize=256)
 
 
-def _basic_auth(creds: Credentials) -> str:
+def basic_auth_header(creds: Credentials) -> str:
+    """The Authorization header for ``creds``, built once per credentials."""
     header = _AUTH_HEADERS.get(creds)
     if header is None:
         pair = f"{creds.username}:{creds.password}".encode()
@@ -259,7 +259,8 @@ def _request_id() -> str:
     return obs.request_id if obs is not None else "-"
 
 
-def _decode(raw: bytes) -> Any:
+def decode_json(raw: bytes) -> Any:
+    """An upstream body as JSON (orjson when installed, else json); None for an empty body."""
     if not raw:
         return None
     try:

@@ -9,7 +9,7 @@ from gateway import errors
 from gateway.model import ApiError, Credentials, ListFilter, ListQuery, Message, Page, SendRequest
 from gateway.paging import Paginator
 from gateway.upstream.http import UpstreamClient
-from gateway.upstream.wire import list_params, message_from_json, send_form
+from gateway.upstream.messages_json import list_params, message_from_json, send_form
 
 
 def _next_token(next_page_uri: object) -> str | None:

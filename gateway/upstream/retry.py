@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from gateway import errors
 from gateway.mapping.dates import parse_rfc2822
 from gateway.model import ApiError
-from gateway.upstream.wire import error_from_json
+from gateway.upstream.messages_json import error_from_json
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -59,7 +59,8 @@ class RetryPolicy:
     backoff_base: float = 0.1
     backoff_max: float = 2.0
     retry_after_max: float = 5.0
-    total_timeout: float = 30.0
+    # Seconds all attempts of one call may take, cut to what the request budget has left.
+    budget: float = 30.0
     connect_timeout: float = 5.0
     read_timeout: float | None = 10.0
     max_response_bytes: int = 16 * 1024 * 1024
@@ -71,7 +72,7 @@ class RetryPolicy:
             backoff_base=s.upstream_backoff_base,
             backoff_max=s.upstream_backoff_max,
             retry_after_max=s.upstream_retry_after_max,
-            total_timeout=s.upstream_timeout,
+            budget=s.upstream_timeout,
             connect_timeout=s.upstream_connect_timeout,
             read_timeout=s.upstream_read_timeout or None,
             max_response_bytes=s.upstream_max_response_bytes,
@@ -219,7 +220,7 @@ def to_error(method: str, failure: Failure) -> ApiError:
         err = error_from_json(status, failure.data)
         if status == 401:
             # Legacy httplib2 clients only send credentials after a challenge.
-            err.headers.setdefault("WWW-Authenticate", 'Basic realm="Twilio API"')
+            err.headers.setdefault("WWW-Authenticate", errors.BASIC_CHALLENGE)
         return err
     return ApiError(
         502,

@@ -18,7 +18,7 @@ from gateway import errors
 from gateway.model import ApiError, Credentials, ListQuery, Message, Page, SendRequest
 from gateway.paging import num_pages as count_pages
 from gateway.upstream.http import UpstreamClient
-from gateway.upstream.wire import list_params, message_from_json, send_form
+from gateway.upstream.messages_json import list_params, message_from_json, send_form
 
 LIST_KEY = "sms_messages"
 

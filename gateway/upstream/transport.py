@@ -8,271 +8,37 @@ aiohttp client call costs about 314k instructions here where this exchange costs
 gateway's work per fetch. Parsing, the part worth not writing, is httptools (llhttp, the parser
 of Node.js); TLS and sockets are the event loop's.
 
-What it does and nothing more: keep-alive connections reused most-recent first and closed after
-``idle_timeout``; at most ``max_connections`` open, later calls wait for one; a request head and
-body written in one go; answers with Content-Length, chunked or ended by close, gzip or deflate
-decoded, bounded by ``max_body`` after decoding. Every failure says whether the request can have
-reached upstream, which is what the retry rules (:mod:`gateway.upstream.retry`) turn on:
-:class:`Unreachable` (nothing was sent), :class:`TimedOut`, :class:`Broken`, :class:`TooLarge`.
+This module is the pool, and the public entry: keep-alive connections reused most-recent first
+and closed after ``idle_timeout``; at most ``max_connections`` open, later calls wait for one; a
+request head and body written in one go; HEAD refused (see :mod:`gateway.upstream.exchange`).
+One connection and the exchange on it (parsing, decoding, interim answers, the head and
+``max_body`` bounds, the timer, and the failures :class:`Unreachable`,
+:class:`TimedOut`, :class:`Broken`, :class:`TooLarge`, re-exported here) are
+:mod:`gateway.upstream.exchange`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-import zlib
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httptools
+from gateway.upstream.exchange import (
+    Answer,
+    Broken,
+    Connection,
+    Exchange,
+    TimedOut,
+    TooLarge,
+    TransportError,
+    Unreachable,
+)
 
-
-class TransportError(Exception):
-    """One exchange failed. ``status`` and ``started`` (loop time) are set when the answer's
-    status line and headers had arrived."""
-
-    status: int | None = None
-    started: float | None = None
-
-
-class Unreachable(TransportError):
-    """No connection could be had: upstream saw nothing of the request."""
-
-
-class TimedOut(TransportError):
-    """No complete answer in time; the request may have reached upstream."""
-
-
-class Broken(TransportError):
-    """The connection or the answer broke; the request may have reached upstream."""
-
-
-class TooLarge(TransportError):
-    """The answer's body exceeds the maximum."""
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    status: int
-    headers: dict[str, str]  # lower-cased names; a repeated header's values joined with ", "
-    body: bytes
-    started: float  # loop time the status line and headers were complete
-
-
-class _Exchange:
-    """What one connection is receiving for the request in flight."""
-
-    __slots__ = (
-        "chunks",
-        "deadline",
-        "decoder",
-        "done",
-        "headers",
-        "limit",
-        "read_timeout",
-        "size",
-        "started",
-        "waiter",
-    )
-
-    def __init__(
-        self,
-        waiter: asyncio.Future[Answer],
-        limit: int,
-        deadline: float,
-        read_timeout: float | None,
-    ) -> None:
-        self.waiter = waiter
-        self.limit = limit
-        self.deadline = deadline
-        self.read_timeout = read_timeout
-        self.headers: dict[str, str] = {}
-        self.chunks: list[bytes] = []
-        self.size = 0
-        self.decoder: zlib._Decompress | None = None
-        self.started = 0.0
-        self.done = False
-
-
-class _Connection(asyncio.Protocol):
-    def __init__(self, pool: Pool) -> None:
-        self._pool = pool
-        self._loop = pool.loop
-        self.transport: asyncio.Transport | None = None
-        self._parser = httptools.HttpResponseParser(self)
-        self._exchange: _Exchange | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self.last_active = self._loop.time()
-        self.closed = False
-
-    # -- asyncio.Protocol
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self.last_active = self._loop.time()
-        if self._exchange is None:
-            # Bytes with no request in flight: nothing this connection says can be trusted.
-            self.close()
-            return
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            # httptools wraps what a callback raised; that is the precise failure.
-            cause = exc.__context__
-            self._fail(cause if isinstance(cause, TransportError) else Broken("unparseable answer"))
-
-    def eof_received(self) -> bool:
-        return False  # close; connection_lost settles the exchange
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        self._pool.forget(self)
-        ex = self._exchange
-        if ex is None or ex.done:
-            return
-        if exc is None and ex.started and not self._framed():
-            # No Content-Length, not chunked: the body is everything up to the close. Only an
-            # orderly close (exc None) ends it: after a reset the body may be cut short, and a
-            # truncated answer must not pass for a whole one.
-            try:
-                self._complete(reusable=False)
-            except TransportError as err:
-                self._fail(err)
-            return
-        self._fail(Broken("connection closed before the answer was complete"))
-
-    # -- httptools callbacks
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        ex = self._exchange
-        assert ex is not None
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        ex.headers[key] = f"{ex.headers[key]}, {text}" if key in ex.headers else text
-
-    def on_headers_complete(self) -> None:
-        ex = self._exchange
-        assert ex is not None
-        ex.started = self._loop.time()
-        length = ex.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > ex.limit:
-            raise TooLarge("declared larger than allowed")  # dropped unread
-        coding = ex.headers.get("content-encoding", "identity").strip().lower()
-        if coding == "gzip":
-            ex.decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif coding == "deflate":
-            ex.decoder = zlib.decompressobj()
-        elif coding != "identity":
-            raise Broken(f"answer in an encoding not asked for: {coding!r}")
-
-    def on_body(self, body: bytes) -> None:
-        ex = self._exchange
-        assert ex is not None
-        if ex.decoder is not None:
-            try:
-                # At most one byte past the limit is ever inflated: a compressed bomb is cut off
-                # without being expanded.
-                body = ex.decoder.decompress(body, ex.limit - ex.size + 1)
-            except zlib.error:
-                raise Broken("undecodable compressed answer") from None
-            if ex.decoder.unconsumed_tail:
-                raise TooLarge("larger than allowed")
-        ex.size += len(body)
-        if ex.size > ex.limit:
-            raise TooLarge("larger than allowed")
-        ex.chunks.append(body)
-
-    def on_message_complete(self) -> None:
-        self._complete(reusable=self._parser.should_keep_alive())
-
-    # -- the pool's side
-
-    def send(self, exchange: _Exchange, data: bytes) -> None:
-        self._exchange = exchange
-        self.last_active = self._loop.time()  # the read timeout counts from here
-        assert self.transport is not None
-        self.transport.write(data)
-        # One timer for the whole exchange, moved on only while a slow answer keeps arriving.
-        self._timer = self._loop.call_at(self._due(exchange), self._on_timer)
-
-    def abandon(self, exchange: _Exchange) -> None:
-        """The caller stopped waiting for ``exchange``. If it is unfinished (timeout,
-        cancellation) its answer may still arrive, so the connection cannot carry another
-        request. A finished one may already have passed the connection on: leave that be."""
-        if self._exchange is exchange and not exchange.done:
-            exchange.done = True
-            self.close()
-
-    def _due(self, ex: _Exchange) -> float:
-        if ex.read_timeout is None:
-            return ex.deadline
-        return min(ex.deadline, self.last_active + ex.read_timeout)
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        ex = self._exchange
-        if ex is None or ex.done:
-            return
-        when = self._due(ex)
-        if self._loop.time() < when:
-            self._timer = self._loop.call_at(when, self._on_timer)
-            return
-        self._fail(TimedOut("no complete answer in time"))
-
-    def _stop_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def close(self) -> None:
-        self._stop_timer()
-        if not self.closed:
-            self.closed = True
-            self._pool.forget(self)
-            if self.transport is not None:
-                self.transport.close()
-
-    def _framed(self) -> bool:
-        ex = self._exchange
-        assert ex is not None
-        return "content-length" in ex.headers or "chunked" in ex.headers.get(
-            "transfer-encoding", ""
-        ).lower()
-
-    def _complete(self, *, reusable: bool) -> None:
-        ex = self._exchange
-        assert ex is not None
-        if ex.decoder is not None:
-            tail = ex.decoder.flush()
-            ex.size += len(tail)
-            if ex.size > ex.limit:
-                raise TooLarge("larger than allowed")
-            ex.chunks.append(tail)
-        ex.done = True
-        self._exchange = None
-        self._stop_timer()
-        body = ex.chunks[0] if len(ex.chunks) == 1 else b"".join(ex.chunks)
-        answer = Answer(self._parser.get_status_code(), ex.headers, body, ex.started)
-        if not ex.waiter.done():
-            ex.waiter.set_result(answer)
-        if reusable and not self.closed:
-            self._pool.release(self)
-        else:
-            self.close()
-
-    def _fail(self, exc: TransportError) -> None:
-        ex = self._exchange
-        self.close()
-        if ex is not None and not ex.done:
-            ex.done = True
-            if ex.started:
-                exc.status, exc.started = self._parser.get_status_code(), ex.started
-            if not ex.waiter.done():
-                ex.waiter.set_exception(exc)
+__all__ = [
+    "Answer", "Broken", "Pool", "TimedOut", "TooLarge", "TransportError", "Unreachable",
+]
 
 
 class Pool:
@@ -305,8 +71,8 @@ class Pool:
             "Accept: application/json\r\nAccept-Encoding: gzip, deflate\r\n"
         )
         self.loop = asyncio.get_running_loop()
-        self._idle: list[_Connection] = []
-        self._open: set[_Connection] = set()
+        self._idle: list[Connection] = []
+        self._open: set[Connection] = set()
         self._connecting = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._sweeper: asyncio.TimerHandle | None = None
@@ -326,10 +92,12 @@ class Pool:
     ) -> Answer:
         """One exchange. ``target`` is the path and query under the base URL, already
         percent-encoded; ``deadline`` is loop time; ``read_timeout`` bounds each silence."""
+        if method.upper() == "HEAD":
+            raise ValueError("HEAD is not supported: its answer's framing cannot be read")
         head = self._head(method, self.base_path + target, headers, body)
         conn = await self._acquire(deadline, connect_timeout)
         waiter: asyncio.Future[Answer] = self.loop.create_future()
-        exchange = _Exchange(waiter, max_body, deadline, read_timeout)
+        exchange = Exchange(waiter, max_body, deadline, read_timeout)
         conn.send(exchange, head + body if body else head)
         try:
             return await waiter
@@ -349,7 +117,7 @@ class Pool:
 
     # -- connections
 
-    async def _acquire(self, deadline: float, connect_timeout: float) -> _Connection:
+    async def _acquire(self, deadline: float, connect_timeout: float) -> Connection:
         while True:
             # Checked on every pass: close() wakes the waiters, and one woken by it must not
             # open a connection on a closed pool.
@@ -387,14 +155,14 @@ class Pool:
                     # while a connection lies idle.
                     self._wake()
 
-    async def _connect(self, timeout: float) -> _Connection:
+    async def _connect(self, timeout: float) -> Connection:
         if timeout <= 0:
             raise Unreachable("no time left to connect")
         self._connecting += 1
         try:
             async with asyncio.timeout(timeout):
                 _, conn = await self.loop.create_connection(
-                    lambda: _Connection(self), self._host, self._port, ssl=self._ssl,
+                    lambda: Connection(self), self._host, self._port, ssl=self._ssl,
                     server_hostname=self._host if self._ssl else None,
                 )
         except TimeoutError:
@@ -406,7 +174,7 @@ class Pool:
         self._open.add(conn)
         return conn
 
-    def release(self, conn: _Connection) -> None:
+    def release(self, conn: Connection) -> None:
         if self._closed:
             conn.close()
             return
@@ -415,7 +183,7 @@ class Pool:
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(self._idle_timeout, self._sweep)
 
-    def forget(self, conn: _Connection) -> None:
+    def forget(self, conn: Connection) -> None:
         self._open.discard(conn)
         self._wake()  # a slot to connect anew
 

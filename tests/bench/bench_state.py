@@ -1,7 +1,8 @@
 """What the shared state store costs: ``memory://`` against ``redis://`` in one run.
 
-Run:  python -m tests.bench.bench_state            (about a minute)
-      python -m tests.bench.bench_state --quick    (fewer requests, shorter load)
+Run:  python -m tests.bench.bench_state                   (about a minute)
+      python -m tests.bench.bench_state --quick           (fewer requests, shorter load)
+      python -m tests.bench.bench_state --instructions    (adds callgrind counts: minutes)
 
 Separate processes: a ``redis-server`` (tests/support/redis_server.py: a free port, nothing
 persisted), the sandbox (``sms-gateway sandbox`` with a one-day tick, so it spends nothing on
@@ -129,6 +130,7 @@ def start_gateway(tmp: Path, name: str, sandbox_url: str, *args: str) -> tuple[P
     proc = Proc(name, [
         PY, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(port),
         "--upstream-url", sandbox_url, "--log-format", "json", "--public-url", PUBLIC_URL,
+        "--callback-allow-private-networks",  # the legacy app listens on 127.0.0.1
         *args,
     ], tmp, None, env={
         "GATEWAY_CALLBACK_SIGNING_KEY": KEY, "GATEWAY_ACCOUNTS": f"{ACCOUNT}={TOKEN}",
@@ -213,6 +215,60 @@ async def costs(
     return rows
 
 
+def _callgrind(pid: int, *args: str) -> None:
+    subprocess.run(["callgrind_control", *args, str(pid)], check=True,
+                   capture_output=True, timeout=60)
+
+
+def _dump_total(path: Path) -> int:
+    # Either line may come first, and one of them may read 0 (as icount.py reads them).
+    return max(
+        (int(line.split()[1]) for line in path.read_text(errors="replace").splitlines()
+         if line.startswith(("summary:", "totals:"))),
+        default=0,
+    )
+
+
+async def instructions(
+    tmp: Path, redis: RedisServer, sandbox_url: str, sids: list[str], legacy_url: str, n: int
+) -> list[list[str]]:
+    """Instructions per request under valgrind's callgrind (as tests/bench/icount.py counts
+    them): counting switched on for exactly the measured requests, one dump per operation."""
+    rows: list[list[str]] = []
+    for store, label, tag in (("memory://", "memory://", "c"), (redis.url, "redis://", "d")):
+        port = free_port()
+        out = tmp / f"callgrind-{tag}.out"
+        proc = Proc(f"callgrind-{tag}", [
+            "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+            PY, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--upstream-url", sandbox_url, "--log-format", "json", "--public-url", PUBLIC_URL,
+        "--callback-allow-private-networks",  # the legacy app listens on 127.0.0.1
+            "--state-url", store,
+        ], tmp, None, env={
+            "GATEWAY_CALLBACK_SIGNING_KEY": KEY, "GATEWAY_ACCOUNTS": f"{ACCOUNT}={TOKEN}",
+        })
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_http(url + "/healthz", proc, timeout=240)
+            async with aiohttp.ClientSession(headers={"Authorization": AUTH}) as session:
+                client = Client(session, url, legacy_url)
+                for name, op in operations(client, sids, tag):
+                    for i in range(1, 6):
+                        await op(-i)
+                    before = set(tmp.glob(out.name + "*"))
+                    _callgrind(proc.pid, "-z")
+                    _callgrind(proc.pid, "-i", "on")
+                    for i in range(n):
+                        await op(i)
+                    _callgrind(proc.pid, "-i", "off")
+                    _callgrind(proc.pid, "-d")
+                    (dump,) = set(tmp.glob(out.name + "*")) - before
+                    rows.append([name, label, f"{_dump_total(dump) / n:,.0f}"])
+        finally:
+            proc.stop()
+    return rows
+
+
 async def fetch_load(url: str, sids: list[str], connections: int, seconds: float) -> float:
     """Requests per second of 2008 fetches over ``connections`` keep-alive connections."""
     stop = time.monotonic() + seconds
@@ -270,6 +326,8 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions per request under callgrind (minutes)")
     args = parser.parse_args(argv)
     n = 100 if args.quick else 400
     seconds = 2.0 if args.quick else args.seconds
@@ -301,6 +359,9 @@ async def main(argv: list[str] | None = None) -> None:
                 tmp, redis, sandbox_url, sids, f"http://127.0.0.1:{legacy_port}/cb", n
             )
             tput = await throughput(tmp, redis, sandbox_url, sids, args.connections, seconds)
+            icounts = await instructions(
+                tmp, redis, sandbox_url, sids, f"http://127.0.0.1:{legacy_port}/cb", 100
+            ) if args.instructions else []
         finally:
             await runner.cleanup()
             sandbox.stop()
@@ -312,6 +373,9 @@ async def main(argv: list[str] | None = None) -> None:
     print(f"\nThroughput: 2008 fetches, {args.connections} connections, {seconds:g} s, "
           "redis://\n")
     print(table(["round", "workers", "req/s"], tput))
+    if icounts:
+        print("\nInstructions per request (callgrind, 100 sequential requests)\n")
+        print(table(["operation", "store", "instructions"], icounts))
 
 
 if __name__ == "__main__":

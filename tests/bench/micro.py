@@ -11,10 +11,11 @@ from gateway.dialects.v2008 import render
 from gateway.mapping.dates import format_legacy
 from gateway.mapping.numbers import normalise
 from gateway.model import Page
-from gateway.upstream import http, wire
-from tests.perf import cases
+from gateway.upstream import http
+from gateway.upstream import messages_json as wire
+from tests.v2008 import golden_cases as cases
 
-# Printable ASCII as most bodies are; the golden cases in tests/perf cover the rest.
+# Printable ASCII as most bodies are; the golden cases in tests/v2008/golden_cases.py cover the rest.
 MESSAGE = {**cases.BASE, "body": "Hello from the benchmark, a message of ordinary length."}
 RAW_MESSAGE = json.dumps(MESSAGE).encode()
 RAW_PAGE = json.dumps({
@@ -30,12 +31,12 @@ LIST_PATH = "/2008-08-01/Accounts/" + MESSAGE["account_sid"] + "/SMS/Messages"
 
 
 def message_to_xml() -> bytes:
-    msg = wire.message_from_json(http._decode(RAW_MESSAGE))
+    msg = wire.message_from_json(http.decode_json(RAW_MESSAGE))
     return render.render_message("xml", render.message_row(msg, OPTS))[0]
 
 
 def page_to_xml() -> bytes:
-    data = http._decode(RAW_PAGE)
+    data = http.decode_json(RAW_PAGE)
     messages = tuple(wire.message_from_json(m) for m in data["messages"])
     page = Page(messages=messages, page=0, page_size=50, total=50, num_pages=1,
                 total_is_exact=True, has_next=False, upstream_requests=1)

@@ -86,6 +86,8 @@ def gateway_settings(**changes: Any) -> Settings:
         callback_signing_key=KEY,
         accounts=f"{ACCOUNT}={TOKEN},{OTHER_ACCOUNT}={OTHER_TOKEN}",
         callback_timeout=2.0,
+        # The legacy apps here listen on 127.0.0.1, which the SSRF policy refuses by default.
+        callback_allow_private_networks=True,
     )
     return dataclasses.replace(base, **changes)
 

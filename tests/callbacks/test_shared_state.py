@@ -55,10 +55,11 @@ async def test_an_event_waits_for_the_other_replicas_outcome(
 ) -> None:
     a, b = await _replicas(make_gateway, redis_server.url)
     sid, url = _sid(), _url(legacy)
-    legacy.delay = 0.5
+    legacy.delay = 0.5  # the legacy app answers a's call 0.5 s after it arrives
     legacy.replies = [(500, ""), (200, "")]
     first = asyncio.create_task(twilio_post(a, url, status_event(sid, "sent")))
-    await asyncio.sleep(0.2)  # a's call is in flight, its claim held
+    while not legacy.seen:  # a's call is in flight, its claim held
+        await asyncio.sleep(0.01)
     # b must not answer before a's outcome: a fails, so b delivers itself.
     second = await twilio_post(b, url, status_event(sid, "delivered"))
     assert (await first).status == 502

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,7 +18,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.callbacks.conftest import legacy  # noqa: F401 -- fixture
 from tests.support.auth import basic_auth
+from tests.support.sandbox_gateway import make_gateway, sandbox  # noqa: F401 -- fixtures
 
 ACCOUNT = "AC" + "0123456789abcdef" * 2
 TOKEN = "tok-5ecret-0f-the-legacy-app"
@@ -87,11 +90,12 @@ class GatewayProcess:
     proc: asyncio.subprocess.Process
     port: int = 0
     lines: list[str] = field(default_factory=list)
+    scheme: str = "http"  # https with --tls-cert
     _reader: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def log_records(self) -> list[dict[str, object]]:
         return [json.loads(line) for line in self.lines if line.startswith("{")]
@@ -144,8 +148,10 @@ async def start_gateway() -> AsyncIterator[StartGateway]:
                 gw.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
 
         gw._reader = asyncio.create_task(read())
-        line = await gw.wait_log("gateway listening on http://127.0.0.1:")
-        gw.port = int(line.split("http://127.0.0.1:")[1].split(",")[0].split(" ")[0].strip('"'))
+        line = await gw.wait_log("gateway listening on ")
+        found = re.search(r"gateway listening on (https?)://127\.0\.0\.1:(\d+)", line)
+        assert found, line
+        gw.scheme, gw.port = found.group(1), int(found.group(2))
         return gw
 
     yield start

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from dockerfile_parse import DockerfileParser
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
+from gateway.certs import issue
 from gateway.config import load_settings
 from tests.ops.conftest import ROOT, StartGateway
 
@@ -75,15 +77,27 @@ def _gateway_env(container: dict[str, Any]) -> dict[str, str]:
     return env
 
 
+def _with_minted_tls(env: dict[str, str], tmp: Path) -> dict[str, str]:
+    """``env`` with its TLS paths (files the cluster mounts) replaced by a pair minted here,
+    so the rest of the settings go through the gateway's own validation."""
+    if "GATEWAY_TLS_CERT" not in env:
+        return env
+    issue(tmp, ("api.twilio.com",))
+    return {**env, "GATEWAY_TLS_CERT": str(tmp / "server.pem"),
+            "GATEWAY_TLS_KEY": str(tmp / "server-key.pem")}
+
+
 @pytest.mark.parametrize("index", range(2))
-def test_gateway_pods_are_locked_down_and_drain_in_time(index: int) -> None:
+def test_gateway_pods_are_locked_down_and_drain_in_time(index: int, tmp_path: Path) -> None:
     spec = _pod_specs()[index]
     c = _gateway_container(spec)
     sc = c["securityContext"]
     assert sc["runAsNonRoot"] is True and sc["allowPrivilegeEscalation"] is False
     assert sc["readOnlyRootFilesystem"] is True and sc["capabilities"]["drop"] == ["ALL"]
     assert sc["seccompProfile"]["type"] == "RuntimeDefault"
-    assert spec["securityContext"]["runAsNonRoot"] is True
+    # The gateway's container enforces non-root whatever the pod says (the sidecar's pod must
+    # not force it on an old app image that runs as root).
+    assert spec["securityContext"].get("runAsNonRoot") in (None, True)
     assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert c["resources"]["requests"] and c["resources"]["limits"]["memory"]
@@ -92,16 +106,15 @@ def test_gateway_pods_are_locked_down_and_drain_in_time(index: int) -> None:
         assert c["restartPolicy"] == "Always"  # a native sidecar
     # The settings in the ConfigMap and Secret are ones the gateway accepts, and its drain
     # fits in the pod's grace period.
-    settings = load_settings({}, env=_gateway_env(c))
+    settings = load_settings({}, env=_with_minted_tls(_gateway_env(c), tmp_path))
     assert settings.drain_delay < settings.drain_timeout
     assert settings.drain_timeout + 2 <= spec["terminationGracePeriodSeconds"]
 
 
-def test_shared_bridge_shares_state_in_redis() -> None:
+def test_shared_bridge_shares_state_in_redis(tmp_path: Path) -> None:
     (bridge,) = [d for d in by_kind("Deployment") if d["metadata"]["name"] == "sms-gateway"]
     c = _gateway_container(bridge["spec"]["template"]["spec"])
-    env = _gateway_env(c)
-    settings = load_settings({}, env=env)
+    settings = load_settings({}, env=_with_minted_tls(_gateway_env(c), tmp_path))
     assert settings.state_url.startswith("redis://") and settings.workers > 1
     # The URL carries a password: it lives in the Secret, never in the ConfigMap.
     (config,) = [d for d in by_kind("ConfigMap") if d["metadata"]["name"] == "sms-gateway"]
@@ -115,7 +128,7 @@ def test_shared_bridge_shares_state_in_redis() -> None:
     # The sidecar (one replica, one worker) needs no store.
     (sidecar,) = [d for d in by_kind("Deployment") if d["metadata"]["name"] != "sms-gateway"]
     side_env = _gateway_env(_gateway_container(sidecar["spec"]["template"]["spec"]))
-    side = load_settings({}, env=side_env)
+    side = load_settings({}, env=_with_minted_tls(side_env, tmp_path))
     assert side.state_url == "memory://" and side.workers == 1
 
 
@@ -167,3 +180,62 @@ async def test_demo_client_flow_against_a_sandboxed_gateway(start_gateway: Start
     text = out.decode()
     assert proc.returncode == 0, text
     assert "-> 201" in text and "-> 200" in text and "<SMSMessage>" in text
+
+
+def _sidecar() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The sidecar manifest's pod spec, its gateway container and its app container."""
+    (deployment,) = [d for d in docs(DEPLOY / "kubernetes" / "sidecar.yaml")
+                     if d["kind"] == "Deployment"]
+    spec = deployment["spec"]["template"]["spec"]
+    gateway = _gateway_container(spec)
+    (app,) = spec["containers"]
+    return spec, gateway, app
+
+
+def _mounts(spec: dict[str, Any], container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """mount path -> the volume mounted there."""
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    return {m["mountPath"]: volumes[m["name"]] for m in container.get("volumeMounts", [])}
+
+
+def test_sidecar_answers_api_twilio_com_itself_over_tls_on_443() -> None:
+    spec, gateway, app = _sidecar()
+    env = _gateway_env(gateway)
+    # The app's compiled-in https://api.twilio.com resolves to this pod...
+    aliases = {name: a["ip"] for a in spec["hostAliases"] for name in a["hostnames"]}
+    assert aliases["api.twilio.com"] == "127.0.0.1"
+    # ...where the gateway listens on 443, which its non-root user may bind through the sysctl.
+    assert env["GATEWAY_PORT"] == "443"
+    assert {"containerPort": 443, "name": "https"} in gateway["ports"]
+    sysctls = {s["name"]: s["value"] for s in spec["securityContext"]["sysctls"]}
+    assert int(sysctls["net.ipv4.ip_unprivileged_port_start"]) <= 443
+    # The gateway's own upstream must not be the aliased name, or it would call itself.
+    upstream = env["GATEWAY_UPSTREAM_URL"]
+    assert upstream.startswith("https://") and "//api.twilio.com" not in upstream
+    # The TLS pair comes from a Secret mounted into the gateway only; the CA into the app.
+    cert_dir = env["GATEWAY_TLS_CERT"].rsplit("/", 1)[0]
+    assert env["GATEWAY_TLS_KEY"].rsplit("/", 1)[0] == cert_dir
+    assert "secret" in _mounts(spec, gateway)[cert_dir]
+    assert not any("secret" in v for v in _mounts(spec, app).values())
+    ca_dir = next(e["value"] for e in app["env"] if e["name"] == "NODE_EXTRA_CA_CERTS")
+    assert "configMap" in _mounts(spec, app)[ca_dir.rsplit("/", 1)[0]]
+    # HTTPS probes on the TLS port.
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert gateway[probe]["httpGet"]["scheme"] == "HTTPS"
+        assert gateway[probe]["httpGet"]["port"] == "https"
+
+
+def test_sidecar_leaves_the_app_image_as_it_is() -> None:
+    spec, gateway, app = _sidecar()
+    assert "runAsNonRoot" not in spec["securityContext"]  # an old image may run as root
+    assert "runAsNonRoot" not in app.get("securityContext", {})
+    assert gateway["securityContext"]["runAsNonRoot"] is True
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)
+def test_gateway_image_is_a_marked_placeholder_with_build_steps(path: Path) -> None:
+    lines = path.read_text().splitlines()
+    (at,) = [i for i, line in enumerate(lines) if re.match(r"\s*image: .*sms-gateway", line)]
+    above = "\n".join(lines[max(0, at - 4):at])
+    assert "PLACEHOLDER" in above
+    assert "docker build -f deploy/docker/Dockerfile" in above and "docker push" in above

@@ -23,7 +23,7 @@ from gateway.sandbox.store import MessageStore
 from gateway.state.base import StateStore
 from gateway.upstream.http import UpstreamClient
 from gateway.upstream.messages import MessagesUpstream
-from gateway.upstream.wire import list_params
+from gateway.upstream.messages_json import list_params
 
 ACCOUNT = "AC" + "c" * 32
 CREDS = Credentials(ACCOUNT, "sandbox-token")

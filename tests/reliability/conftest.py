@@ -13,8 +13,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from gateway.app import create_app
+from gateway.client_limits import LimitedSite, handler_args
 from gateway.config import Settings
-from gateway.limits import LimitedSite, handler_args
 from gateway.model import Credentials
 from gateway.paging import Paginator
 from gateway.sandbox.app import create_sandbox_app
@@ -33,7 +33,7 @@ FAST = RetryPolicy(
     backoff_base=0.01,
     backoff_max=0.05,
     retry_after_max=2.0,
-    total_timeout=1.5,
+    budget=1.5,
     connect_timeout=0.3,
     read_timeout=0.5,
     max_response_bytes=256 * 1024,

@@ -29,9 +29,9 @@ import aiohttp
 from aiohttp import web
 
 from gateway.app import create_app
+from gateway.client_limits import LimitedSite, handler_args
 from gateway.config import Settings
 from gateway.errors import OUTCOME_UNKNOWN
-from gateway.limits import LimitedSite, handler_args
 from gateway.sandbox.app import LIFECYCLE, STORE, create_sandbox_app
 from gateway.signing import validate_signature
 from tests.reliability.faulty_upstream import ALL_FAULTS, FaultyUpstream, too_large
@@ -64,6 +64,7 @@ SETTINGS = Settings(
     callback_signing_key="soak-callback-signing-key-0123",
     accounts=f"{ACCOUNT}={TOKEN}",
     log_level="ERROR",
+    callback_allow_private_networks=True,  # the legacy app listens on 127.0.0.1
 )
 # Sends spread over 100 recipients and lists filter by one of them, so that a list page costs
 # upstream a bounded walk however long the soak runs.

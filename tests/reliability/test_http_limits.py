@@ -152,18 +152,23 @@ async def test_a_slow_upstream_is_not_mistaken_for_a_slow_client(
 
 async def test_connections_beyond_the_cap_are_closed(serve_gateway: ServeGateway,
                                                      sandbox: TestServer) -> None:
+    """Beyond the cap only a health probe gets through (gateway/probe_lane.py); any other
+    request is closed unanswered."""
     gw = await serve_gateway(replace(LIMITS, client_timeout=5.0), str(sandbox.make_url("")))
     held = [await asyncio.open_connection(gw.host, gw.port) for _ in range(4)]
     await asyncio.sleep(0.05)
     assert gw.site.open_connections == 4
     reader, writer = await asyncio.open_connection(gw.host, gw.port)
     with pytest.raises(ConnectionError):
-        writer.write(request("GET", "/healthz"))
+        writer.write(request("GET", BASE, f"Authorization: {basic()}"))
         await writer.drain()
         if await asyncio.wait_for(reader.read(-1), 2.0) == b"":
             raise ConnectionResetError
     writer.close()
     assert gw.site.refused == 1
+    for path in ("/healthz", "/readyz"):
+        resp = await raw_http(gw.host, gw.port, request("GET", path))
+        assert resp is not None and resp.status in (200, 503), path
     _, w0 = held.pop()
     w0.close()
     await asyncio.sleep(0.05)

@@ -25,7 +25,7 @@ from gateway.upstream.retry import (
 
 K = FailureKind
 POLICY = RetryPolicy(retries=3, backoff_base=0.1, backoff_max=1.0, retry_after_max=5.0,
-                     total_timeout=30.0, connect_timeout=1.0)
+                     budget=30.0, connect_timeout=1.0)
 
 
 def test_retry_after_seconds_and_http_date() -> None:

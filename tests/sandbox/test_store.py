@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from gateway.config import Settings
 from gateway.sandbox.app import REQUEST_LOG, STORE, create_sandbox_app
 from gateway.sandbox.segments import num_segments
-from gateway.server import _start
+from gateway.server import start_site
 from tests.sandbox.conftest import ACCOUNT, API, AUTH, OTHER_ACCOUNT, TOKEN, basic, send
 
 
@@ -102,7 +102,7 @@ def test_num_segments_bounds(body) -> None:
 
 async def test_real_server_path_serves_the_sandbox() -> None:
     settings_ = Settings(port=0, sandbox_tick=0)
-    runner, port = await _start(create_sandbox_app(settings_), "127.0.0.1", 0)
+    runner, port = await start_site(create_sandbox_app(settings_), "127.0.0.1", 0)
     try:
         async with aiohttp.ClientSession() as session:
             async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:

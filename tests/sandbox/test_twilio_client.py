@@ -51,6 +51,9 @@ async def test_create_list_fetch(base_url) -> None:
         )
         for i in range(6)
     ]
+    # The list is ordered by DateSent (as Twilio's is): let every message reach it first, or a
+    # message sent after its successor was created would rightly list above it.
+    await app[LIFECYCLE].settle()
     # page_size=4 makes the client follow next_page_uri with our PageToken
     listed = await asyncio.to_thread(lambda: client.messages.list(page_size=4))
     assert [m.sid for m in listed] == [m.sid for m in reversed(more)] + [msg.sid]

@@ -14,7 +14,7 @@ from lxml import etree
 from gateway.dialects.sms2010 import render
 from gateway.model import Message, Page
 from gateway.sandbox.app import REQUEST_LOG
-from gateway.upstream.wire import message_from_json
+from gateway.upstream.messages_json import message_from_json
 from tests.sms2010 import golden
 from tests.sms2010.conftest import AUTH, BASE_2010, FORM, MakeGateway
 

@@ -66,7 +66,8 @@ async def start_replica(
 ) -> GatewayProcess:
     return await start_gateway(
         "--port", "0", "--upstream-url", bench.sandbox_url, "--public-url", PUBLIC_URL,
-        "--state-url", state_url, "--callback-timeout", "5", *args,
+        "--state-url", state_url, "--callback-timeout", "5",
+        "--callback-allow-private-networks", *args,  # the legacy app listens on 127.0.0.1
         env={"GATEWAY_CALLBACK_SIGNING_KEY": KEY, "GATEWAY_ACCOUNTS": f"{ACCOUNT}={TOKEN}"},
     )
 

@@ -4,7 +4,7 @@ what the timeouts do, and that a request head cannot be split. Every test runs o
 loop and on uvloop, which production uses.
 
 Bodies of known size, chunked and gzip bodies, their bounding and the observation of attempts
-are in tests/perf/test_upstream_client_path.py; the fault matrix through the retry rules is in
+are in tests/upstream/test_http.py; the fault matrix through the retry rules is in
 tests/reliability/test_upstream_faults.py."""
 
 from __future__ import annotations
@@ -533,7 +533,7 @@ async def test_the_client_encodes_path_and_query_into_one_well_formed_request() 
         return True
 
     async with RawServer(handler) as server, UpstreamClient(
-        server.url, RetryPolicy(retries=0, total_timeout=2.0)
+        server.url, RetryPolicy(retries=0, budget=2.0)
     ) as client:
         got = await client.call(
             "GET", "/Accounts/a b/caf\u00e9\r\nX-Evil: 1", CREDS,

@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from lxml import html
 
-from gateway import reqctx
+from gateway import keys
 from gateway.dialects.v2008.render import MESSAGE_ELEMENTS
 from gateway.model import ApiError, ListQuery, SendRequest
 from tests.v2008 import golden
@@ -405,8 +405,8 @@ async def test_request_context_for_logs_and_metrics(make_client: MakeClient) -> 
     @web.middleware
     async def capture(request: web.Request, handler):  # type: ignore[no-untyped-def]
         resp = await handler(request)
-        seen.append(tuple(request.get(k) for k in (reqctx.DIALECT, reqctx.OPERATION,
-                                                    reqctx.ACCOUNT_SID, reqctx.TWILIO_CODE)))
+        seen.append(tuple(request.get(k) for k in (keys.DIALECT, keys.OPERATION,
+                                                    keys.ACCOUNT_SID, keys.TWILIO_CODE)))
         return resp
 
     client = await make_client(middlewares=(capture,))

@@ -1,7 +1,7 @@
 """2010-04-01 /SMS/Messages requests -> canonical requests. Pure: pairs and names in, model out.
 
 Everything a legacy dialect shares (suffixes, tolerant forms, filters, send checks) is
-:mod:`gateway.dialects.common`; this module holds only what the 2010 resource does differently:
+:mod:`gateway.dialects.params`; this module holds only what the 2010 resource does differently:
 ``ApplicationSid`` on sends, ``PageSize`` instead of ``num``, and its own URLs.
 """
 
@@ -11,7 +11,7 @@ import dataclasses
 from typing import Final
 
 from gateway.config import Settings
-from gateway.dialects import common
+from gateway.dialects import params
 from gateway.model import ListQuery, SendRequest
 
 PREFIX: Final = "/2010-04-01"
@@ -27,7 +27,7 @@ PAGE_SIZE: Final = "PageSize"
 def split_name(name: str) -> tuple[str, str | None]:
     """``Messages.Xml`` -> (``Messages``, ``xml``). A suffix the 2010 resource did not have
     (``.html``) stays part of the name, so the resource does not exist."""
-    stem, fmt = common.split_format(name)
+    stem, fmt = params.split_format(name)
     if fmt is not None and fmt not in FORMATS:
         return name, None
     return stem, fmt
@@ -42,20 +42,20 @@ def instance_path(account_sid: str, sid: str, fmt: str | None) -> str:
     return f"{PREFIX}/Accounts/{account_sid}/SMS/Messages/{sid}" + (f".{fmt}" if fmt else "")
 
 
-def parse_send(pairs: common.Pairs, settings: Settings) -> SendRequest:
+def parse_send(pairs: params.Pairs, settings: Settings) -> SendRequest:
     """POST .../SMS/Messages: To, From, Body, StatusCallback and ApplicationSid (forwarded as
     it is; the current API accepts it and upstream judges it)."""
-    send = common.parse_send(
+    send = params.parse_send(
         pairs, region=settings.default_region, body_limit=settings.body_limit
     )
-    application_sid = (common.first(pairs, "ApplicationSid") or "").strip()
+    application_sid = (params.first(pairs, "ApplicationSid") or "").strip()
     return dataclasses.replace(send, application_sid=application_sid or None)
 
 
-def parse_list(pairs: common.Pairs, settings: Settings) -> ListQuery:
+def parse_list(pairs: params.Pairs, settings: Settings) -> ListQuery:
     """GET .../SMS/Messages: the filters plus ``Page`` (0-based) and ``PageSize`` (default 50;
     over 1000 is clamped to 1000, as the 2008 dialect clamps ``num``)."""
-    return common.parse_list_query(
+    return params.parse_list_query(
         pairs,
         settings.default_region,
         page_name=PAGE,
@@ -65,7 +65,7 @@ def parse_list(pairs: common.Pairs, settings: Settings) -> ListQuery:
     )
 
 
-def explicit_paging(pairs: common.Pairs, query: ListQuery) -> list[tuple[str, str]]:
+def explicit_paging(pairs: params.Pairs, query: ListQuery) -> list[tuple[str, str]]:
     """The paging parameters the client itself gave, normalised, for the list's own ``uri``
     (the recorded answers echo the request: no ``?Page=0&PageSize=50`` when none was sent)."""
     given = {name for name, value in pairs if value.strip()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from gateway.config import Settings
-from gateway.dialects import common
+from gateway.dialects import params
 from gateway.model import ListQuery, SendRequest
 
 PREFIX: Final = "/2008-08-01"
@@ -23,17 +23,17 @@ def instance_path(account_sid: str, sid: str, fmt: str | None) -> str:
     return f"{PREFIX}/Accounts/{account_sid}/SMS/Messages/{sid}" + (f".{fmt}" if fmt else "")
 
 
-def parse_send(pairs: common.Pairs, settings: Settings) -> SendRequest:
+def parse_send(pairs: params.Pairs, settings: Settings) -> SendRequest:
     """POST .../SMS/Messages: From, To, Body, StatusCallback (2008 had no ApplicationSid)."""
-    return common.parse_send(
+    return params.parse_send(
         pairs, region=settings.default_region, body_limit=settings.body_limit
     )
 
 
-def parse_list(pairs: common.Pairs, settings: Settings) -> ListQuery:
+def parse_list(pairs: params.Pairs, settings: Settings) -> ListQuery:
     """GET .../SMS/Messages: the filters plus ``Page`` (0-based) and ``num`` (default 50; over
     1000 is clamped to 1000)."""
-    paging = common.parse_paging(
+    paging = params.parse_paging(
         pairs,
         page_name="Page",
         size_name="num",
@@ -41,7 +41,7 @@ def parse_list(pairs: common.Pairs, settings: Settings) -> ListQuery:
         max_size=MAX_PAGE_SIZE,
     )
     return ListQuery(
-        filter=common.parse_list_filter(pairs, settings.default_region),
+        filter=params.parse_list_filter(pairs, settings.default_region),
         page=paging.page,
         page_size=paging.page_size,
     )

@@ -89,7 +89,7 @@ class RenderOptions:
 
 
 # Rows by message: the messages a poller reads again are the very same Message objects
-# (gateway.upstream.wire looks them up), and hashing one costs less than building its row.
+# (gateway.upstream.messages_json looks them up), and hashing one costs less than building its row.
 @lru_cache(maxsize=2048)
 def message_row(
     msg: Message,
@@ -226,10 +226,11 @@ _MESSAGE_TEMPLATE: Final = _template(MESSAGE, MESSAGE_ELEMENTS)
 # credentials.
 @lru_cache(maxsize=2048)
 def message_xml(row: Row) -> bytes:
-    return etree.tostring(_build_message_element(row), encoding="UTF-8", xml_declaration=False)
+    return etree.tostring(message_element(row), encoding="UTF-8", xml_declaration=False)
 
 
-def _build_message_element(row: Row) -> etree._Element:
+def message_element(row: Row) -> etree._Element:
+    """The ``<SMSMessage>`` element of a row (a copy of the cached template when it fits)."""
     keys, values = zip(*row, strict=True) if row else ((), ())
     if keys != MESSAGE_ELEMENTS:
         element = etree.Element(MESSAGE)
