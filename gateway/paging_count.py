@@ -62,6 +62,11 @@ class Counter:
     def running(self, key: ListKey, generation: str) -> bool:
         return (key, generation) in self._running
 
+    @property
+    def busy(self) -> int:
+        """How many counts this process is running now."""
+        return len(self._running)
+
     def start(self, index: PagingIndex, job: Job, make_fetch: MakeFetch) -> None:
         """Count ``job`` unless this process already is. ``make_fetch`` builds the reads with
         the credentials of the request that asked; they live only as long as the task."""

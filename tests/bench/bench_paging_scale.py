@@ -93,7 +93,7 @@ class Gateway:
         return page, time.perf_counter() - t0
 
     def count_done(self) -> bool:
-        return not self.paginator.counter._running
+        return not self.paginator.counter.busy
 
     def payload_bytes(self) -> int:
         prefix = list_prefix((ACCOUNT, ListFilter().cache_key()))

@@ -169,7 +169,7 @@ async def test_a_count_outlives_a_request_that_does_not_wait() -> None:
     # Provisional and high: twice the 1000 counted so far.
     assert (first.total, first.total_is_exact, first.has_next) == (2000, False, True)
     for _ in range(200):
-        if not paginator.counter._running:
+        if not paginator.counter.busy:
             break
         await asyncio.sleep(0.01)
     later = await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), slow)
@@ -239,7 +239,7 @@ async def test_a_deep_page_the_count_cannot_reach_in_time_is_a_quick_503() -> No
     assert time.monotonic() - started < 3.0
     assert (err.value.status, err.value.code) == (503, 20503)
     assert int(err.value.headers["Retry-After"]) >= 1
-    assert paginator.counter._running  # the count goes on for the retry
+    assert paginator.counter.busy  # the count goes on for the retry
     await paginator.close()
 
 

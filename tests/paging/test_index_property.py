@@ -80,7 +80,7 @@ async def scenario(
         rig.latency.seconds = 0.0
         # Once the count is done, totals are exact and stay exact as messages arrive.
         for _ in range(200):
-            if not rig.paginator.counter._running:
+            if not rig.paginator.counter.busy:
                 break
             await asyncio.sleep(0.01)
         truth = await rig.upstream_sids(flt)

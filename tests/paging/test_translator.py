@@ -139,7 +139,7 @@ async def test_counts_are_reverified_after_total_ttl(upstream: FakeUpstream) -> 
     wall.now += 3601
     await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), upstream.fetch)
     for _ in range(100):
-        if not paginator.counter._running:
+        if not paginator.counter.busy:
             break
         await asyncio.sleep(0.01)
     fresh = await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), upstream.fetch)

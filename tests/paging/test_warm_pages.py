@@ -96,7 +96,7 @@ async def test_a_reverification_runs_once_for_concurrent_requests() -> None:
     wall.now += 61  # the exact count is now older than total_ttl
     await serve_concurrently(p, up, 0, 3)
     for _ in range(100):
-        if not p.counter._running:
+        if not p.counter.busy:
             break
         await asyncio.sleep(0.01)
     # three pages of 50 and one recount (two chunks) for all of them
