@@ -29,6 +29,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import LRUCache
+
 from gateway.state.base import StateStore
 
 Clock = Callable[[], float]
@@ -36,6 +38,8 @@ Clock = Callable[[], float]
 ListKey = tuple[str, tuple[str, ...]]
 
 BUCKET = 1000
+# Lists whose generation a process remembers (a miss costs one more store round trip).
+GENERATIONS_KEPT = 10_000
 # How many of the list's first sids the head state keeps: finding any of them in a fresh head
 # read tells how many messages arrived (or, rarely, vanished) above it.
 HEAD_SIDS = 4
@@ -143,15 +147,26 @@ class PagingIndex:
         # For the cache metrics: checkpoints this process filed, lookups that found one or
         # not, lists it started indexing.
         self.filed = self.hits = self.misses = self.lists = 0
+        # The generation each list was last served in, so a snapshot is one round trip.
+        self._generations: LRUCache[ListKey, str] = LRUCache(maxsize=GENERATIONS_KEPT)
 
     @staticmethod
     def _k(key: ListKey, generation: str, part: str) -> str:
         return f"{list_prefix(key)}:{generation}:{part}"
 
     async def snapshot(self, key: ListKey) -> Snapshot:
-        """The list's current generation (created when the list has none) with its state."""
+        """The list's current generation (created when the list has none) with its state: one
+        store round trip when this process has seen the list's generation before (the pointer
+        is read with the state and checked)."""
         pointer = f"{list_prefix(key)}:gen"
-        raw = await self.store.get(pointer)
+        known = self._generations.get(key)
+        if known is not None:
+            raws = await self.store.get_many([pointer, *self._parts(key, known)])
+            if raws[0] == known.encode():
+                return self._snapshot(known, raws[1:])
+            raw = raws[0]
+        else:
+            raw = await self.store.get(pointer)
         if raw is None:
             fresh = self.new_generation().encode()
             if not await self.store.compare_and_set(pointer, None, fresh, self.ttl):
@@ -159,12 +174,19 @@ class PagingIndex:
             else:
                 self.lists += 1
             raw = raw or fresh
-        return await self.load(key, raw.decode())
+        generation = raw.decode()
+        self._generations[key] = generation
+        return await self.load(key, generation)
+
+    def _parts(self, key: ListKey, generation: str) -> list[str]:
+        return [self._k(key, generation, part) for part in ("head", "count", "oldest")]
 
     async def load(self, key: ListKey, generation: str) -> Snapshot:
-        head_raw, count_raw, oldest_raw = await self.store.get_many(
-            [self._k(key, generation, part) for part in ("head", "count", "oldest")]
-        )
+        return self._snapshot(generation, await self.store.get_many(self._parts(key, generation)))
+
+    @staticmethod
+    def _snapshot(generation: str, raws: Sequence[bytes | None]) -> Snapshot:
+        head_raw, count_raw, oldest_raw = raws
         oldest = _json(oldest_raw)
         return Snapshot(
             generation, Head.decode(head_raw), Count.decode(count_raw),

@@ -78,7 +78,7 @@ class Paginator:
         self.shared = PagingIndex(shared, settings.cursor_ttl)
         self._fallback = PagingIndex(self.local, settings.cursor_ttl)
         self._shared_down_until = 0.0
-        self.rate = AccountRate(shared, self.local, settings.paging_account_rps, self.stats, wall)
+        self.rate = AccountRate(self.local, settings.paging_account_rps, self.stats, wall)
         self.counter = Counter(settings.paging_count_concurrency, wall)
 
     async def close(self) -> None:

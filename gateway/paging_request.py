@@ -79,6 +79,8 @@ class PageRequest:
         # Whether this request had to count (read a list's first page for its count, or wait
         # for a count), for the metrics.
         self.counted = False
+        # Whether the page's checkpoint lookup found none (its walk then files its cursors).
+        self.missed = False
 
     async def serve(self) -> Page:
         snap = await self.index.snapshot(self.key)
@@ -275,6 +277,7 @@ class PageRequest:
         while True:
             mark = self.counter.mark(self.key, generation)
             found = await self.index.nearest(self.key, generation, self.start - head.added)
+            self.missed = found is None
             if found is not None and found[0] + head.added > offset:
                 offset, token = found[0] + head.added, found[1]
             reads = -(-(self.start - offset) // MAX_PAGE)
@@ -330,4 +333,7 @@ class PageRequest:
                     return Window(tuple(shown), more=True if end > stop else None)
                 offset, token = end, nxt
         finally:
-            await self.index.file(self.key, head.snap.generation, filed)
+            # One read from a checkpoint needs no new one; a walk from where no checkpoint
+            # was, or a longer one, leaves its cursors.
+            if len(filed) > 1 or (filed and self.missed):
+                await self.index.file(self.key, head.snap.generation, filed)

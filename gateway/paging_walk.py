@@ -1,7 +1,7 @@
 """Walk safety for the paging index: each upstream read of a list goes through a guard that
 caps the reads of one legacy request, holds every account to a number of list reads per second
-(across replicas, through the state store), and cuts a cursor chain that repeats, goes back or
-stops making progress. Counters for the metrics live here too.
+(per process), and cuts a cursor chain that repeats, goes back or stops making progress.
+Counters for the metrics live here too.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 
 from gateway import errors
 from gateway.model import ApiError, ListFilter, Message
-from gateway.state.base import StateStore, StoreUnavailable
+from gateway.state.base import StateStore
 from gateway.upstream import deadline
 
 # fetch(filter, page_size, page_token) -> (messages, next page token or None)
@@ -90,14 +90,14 @@ class PagingCollector(Collector):
 
 
 class AccountRate:
-    """At most ``per_second`` list reads per account per wall-clock second, counted in the
-    store so replicas share the cap; a local count stands in while the store is down."""
+    """At most ``per_second`` list reads per account per wall-clock second in this process
+    (counted in a process-local store: a shared counter would cost a store round trip per
+    upstream read)."""
 
     def __init__(
-        self, store: StateStore, local: StateStore, per_second: int, stats: PagingStats,
-        wall: WallClock = time.time,
+        self, store: StateStore, per_second: int, stats: PagingStats, wall: WallClock = time.time,
     ) -> None:
-        self._store, self._local = store, local
+        self._store = store
         self._cap = per_second
         self._stats = stats
         self._wall = wall
@@ -107,10 +107,7 @@ class AccountRate:
             now = self._wall()
             second = int(now)
             key = f"pg:rate:{account}:{second}"
-            try:
-                used = await self._store.incr(key, 1, 2.0)
-            except StoreUnavailable:
-                used = await self._local.incr(key, 1, 2.0)
+            used = await self._store.incr(key, 1, 2.0)
             if used <= self._cap:
                 return
             self._stats.rate_waits += 1

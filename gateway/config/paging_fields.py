@@ -80,8 +80,8 @@ PAGING_MAX_REQUESTS: Any = opt(
 PAGING_ACCOUNT_RPS: Any = opt(
     100,
     "GATEWAY_PAGING_ACCOUNT_RPS",
-    "Most upstream list reads per account per second, pages and background counts "
-    "together, shared by all replicas through the state store.",
+    "Most upstream list reads per account per second in each process, pages and "
+    "background counts together.",
     low=1,
 )
 
