@@ -24,6 +24,7 @@ from gateway.observability.caches import (
 )
 from gateway.paging import Paginator
 from gateway.state import service as state_service
+from gateway.state.base import StateStore
 from gateway.upstream.concurrency import BoundedUpstreamClient
 from gateway.upstream.messages import MessagesUpstream
 from gateway.upstream.retry import RetryPolicy
@@ -57,10 +58,20 @@ async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         if settings.upstream_api == "sms2010":
             app[UPSTREAM] = Sms2010Upstream(client)
         else:
-            paginator = Paginator(settings)
-            register_paging_caches(app, paginator.cache)
+            paginator = Paginator(settings, store=_paging_store(app))
+            register_paging_caches(app, paginator)
             app[UPSTREAM] = MessagesUpstream(client, paginator)
-        yield
+        try:
+            yield
+        finally:
+            if isinstance(app[UPSTREAM], MessagesUpstream):
+                await paginator.close()
+
+
+def _paging_store(app: web.Application) -> StateStore:
+    """The state store the paging index lives in (shared by replicas with a redis:// store);
+    opened before this context (see create_app)."""
+    return app[state_service.STATE_STORE]
 
 
 def create_app(settings: Settings, upstream_url: str | None = None) -> web.Application:
@@ -74,12 +85,14 @@ def create_app(settings: Settings, upstream_url: str | None = None) -> web.Appli
     )
     app[SETTINGS] = settings
     app[UPSTREAM_URL] = upstream_url or settings.upstream_url
-    app.cleanup_ctx.append(_upstream_ctx)
     observability.setup(app, settings, app[UPSTREAM_URL])
     # Outermost, around the access log: a shielded send is logged and counted in flight (the
     # drain waits for it) until it has finished, whether or not its client is still there.
     app.middlewares.insert(0, cancellation.shield_unsafe)
     state_service.setup(app, settings)
+    # After the state store's context: the paging index lives in the store, and background
+    # counts stop before the store closes.
+    app.cleanup_ctx.append(_upstream_ctx)
     # Each legacy prefix is its own sub-application, with its own error shape and budget.
     app.add_subapp(v2008_routes.PREFIX, v2008_routes.create_app(settings))
     app.add_subapp(sms2010_routes.PREFIX, sms2010_routes.create_app(settings))

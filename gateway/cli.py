@@ -34,8 +34,8 @@ _UNKNOWN_ENV = "environment variable %s names no setting and is ignored (a typo?
 
 # Which settings each subcommand shows; 'serve' and 'check-config' take them all.
 SANDBOX_SETTINGS = (
-    "host", "port", "sandbox_max_messages", "sandbox_tick", "log_level", "config_file",
-    "log_format", "log_mask_numbers",
+    "host", "port", "sandbox_max_messages", "sandbox_tick", "sandbox_latency", "sandbox_seed",
+    "log_level", "config_file", "log_format", "log_mask_numbers",
 )
 
 

@@ -1,144 +1,289 @@
-"""What the gateway remembers about a legacy list between requests: upstream cursors by
-position, the list's total, and the generation that ties both to one state of the list.
+"""The paging index: what the gateway remembers about a legacy list, kept in the state store
+so every replica shares it.
 
-A *list* is one account's messages under one filter. Every key starts with the account sid, so
-one account's cursors and totals are never served to another. Everything here is bounded
-(``cachetools.TTLCache``, LRU eviction when full) and expires; losing an entry only costs
-upstream requests, never correctness.
+A *list* is one account's messages under one filter; every key starts with the account sid, so
+one account's cursors and counts are never offered to another. Per list and *generation* (a
+fresh one after a recount) the store holds:
 
-Generations: upstream cursors mark a position *after a given message*, so they stay valid when
-new messages arrive at the head of the list, but the offsets we filed them under do not. Each
-time a walk reads the list's head it reports the first sid; when that changed, the list moved,
-and the list gets a fresh generation. Cursors and totals are keyed by generation, so the stale
-ones simply stop being found and age out.
+- ``head``: the first sids of the list as last read and ``added``, how many messages arrived at
+  the head since the generation began. Offsets are kept in the generation's own coordinates:
+  a message at stored offset ``s`` is now at offset ``s + added``. Updated by compare-and-set,
+  so two replicas that see the same arrivals count them once.
+- ``count``: how far the count has gone (``n`` messages from the generation's head, the cursor
+  to continue from), whether it reached the end (``done``) and when. Written by the one
+  process that holds the list's count claim.
+- ``cp``: sparse checkpoints, upstream cursors by stored offset, in a hash by bucket
+  (``offset // BUCKET``); a count files one per upstream page, so any offset is one read away.
+
+Upstream cursors are positions *after a given message* (Twilio's PageToken and the sandbox's
+alike): they stay valid when messages arrive at the head, which only shifts offsets by
+``added``. Nothing here decodes a cursor.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from cachetools import TTLCache
+from cachetools import LRUCache
 
+from gateway.state.base import StateStore
+
+Clock = Callable[[], float]
 # (account sid, ListFilter.cache_key())
 ListKey = tuple[str, tuple[str, ...]]
-Clock = Callable[[], float]
 
-# Sentinel for "this generation has not seen the list's head yet" (None means: list empty).
-_UNSEEN = ""
+BUCKET = 1000
+# Lists whose generation a process remembers (a miss costs one more store round trip).
+GENERATIONS_KEPT = 10_000
+# How many of the list's first sids the head state keeps: finding any of them in a fresh head
+# read tells how many messages arrived (or, rarely, vanished) above it.
+HEAD_SIDS = 4
 
 
 @dataclass(frozen=True, slots=True)
 class Total:
-    """A list's size: exact, or a lower bound when a bounded count stopped early."""
+    """A list's size as a page reports it: exact, or provisional while a count runs."""
 
     count: int
     exact: bool
 
 
-@dataclass(slots=True)
-class _ListState:
-    generation: int
-    head_sid: str | None = _UNSEEN
-    # chunk size -> highest chunk index remembered, so a count can resume from the far end.
-    reach: dict[int, int] = field(default_factory=dict)
+@dataclass(frozen=True, slots=True)
+class Head:
+    sids: tuple[str, ...]
+    added: int
+
+    def encode(self) -> bytes:
+        return json.dumps({"s": list(self.sids), "a": self.added}).encode()
+
+    @staticmethod
+    def decode(raw: bytes | None) -> Head | None:
+        data = _json(raw)
+        if not isinstance(data, dict):
+            return None
+        sids, added = data.get("s"), data.get("a")
+        if not isinstance(sids, list) or not isinstance(added, int):
+            return None
+        return Head(tuple(str(s) for s in sids), added)
+
+    def arrivals(self, sids: Sequence[str]) -> int | None:
+        """How many messages now stand above the old head, from a fresh read of the list's
+        first ``sids``; None when none of the old head's sids is among them."""
+        where = {sid: i for i, sid in enumerate(sids)}
+        for j, sid in enumerate(self.sids):
+            if sid in where:
+                return where[sid] - j
+        return None
 
 
-class CursorCache:
-    """Cursors, totals and generations for many lists, all bounded by ``size`` entries each."""
+@dataclass(frozen=True, slots=True)
+class Count:
+    n: int  # messages counted from the generation's head (stored offsets 0..n-1)
+    next: str | None  # cursor that reads stored offset n onwards
+    done: bool
+    finished_at: float = 0.0  # wall time the count reached the end (0: not yet)
+    capped: bool = False  # stopped at total_bound (bounded mode), not at the end
+    # When the list's first message and the last one counted were sent (epoch seconds; 0
+    # unknown): the count's pace, for a provisional total (gateway.paging_estimate).
+    newest: float = 0.0
+    last: float = 0.0
 
-    def __init__(self, size: int, cursor_ttl: float, total_ttl: float, clock: Clock) -> None:
-        self._cursors: TTLCache[tuple[ListKey, int, int, int], str] = TTLCache(
-            maxsize=size, ttl=cursor_ttl, timer=clock
+    def encode(self) -> bytes:
+        return json.dumps(
+            {"n": self.n, "t": self.next, "d": self.done, "f": self.finished_at,
+             "c": self.capped, "h": self.newest, "l": self.last}
+        ).encode()
+
+    @staticmethod
+    def decode(raw: bytes | None) -> Count | None:
+        data = _json(raw)
+        if not isinstance(data, dict) or not isinstance(data.get("n"), int):
+            return None
+        token = data.get("t")
+        return Count(
+            data["n"], token if isinstance(token, str) else None, bool(data.get("d")),
+            float(data.get("f") or 0.0), bool(data.get("c")), float(data.get("h") or 0.0),
+            float(data.get("l") or 0.0),
         )
-        self._states: TTLCache[ListKey, _ListState] = TTLCache(
-            maxsize=size, ttl=cursor_ttl, timer=clock
-        )
-        self._totals: TTLCache[tuple[ListKey, int], Total] = TTLCache(
-            maxsize=size, ttl=total_ttl, timer=clock
-        )
-        # Global, so a list whose state was evicted never reuses an old generation's cursors.
-        self._generations = itertools.count(1)
-        # Lookups that found / did not find an entry, for the cache metrics. A cursor lookup
-        # for the list's head needs no cache and is not counted.
-        self.cursor_hits = self.cursor_misses = 0
-        self.total_hits = self.total_misses = 0
 
-    def _state(self, key: ListKey) -> _ListState:
-        state = self._states.get(key)
-        if state is None:
-            state = _ListState(next(self._generations))
-        self._states[key] = state  # re-inserting restarts its TTL while the list is in use
-        return state
 
-    def generation(self, key: ListKey) -> int:
-        return self._state(key).generation
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One read of a list's index: its generation and what is known in it."""
 
-    def observe_head(self, key: ListKey, head_sid: str | None) -> None:
-        """Record the list's first sid as just read from upstream; start a new generation if it
-        differs from the one this generation was built on."""
-        state = self._state(key)
-        if state.head_sid == _UNSEEN:
-            state.head_sid = head_sid
-        elif state.head_sid != head_sid:
-            self._states[key] = _ListState(next(self._generations), head_sid)
+    generation: str
+    head: Head | None
+    count: Count | None
+    oldest: float | None = None  # start of the list's oldest day (epoch seconds), once probed
 
-    def remember(self, key: ListKey, generation: int, chunk: int, index: int, token: str) -> None:
-        """``token`` fetches the upstream page of size ``chunk`` that starts at offset
-        ``index * chunk``."""
-        self._cursors[(key, generation, chunk, index)] = token
-        state = self._state(key)
-        if state.generation == generation and index > state.reach.get(chunk, 0):
-            state.reach[chunk] = index
 
-    def nearest(
-        self, key: ListKey, generation: int, chunk: int, index: int
-    ) -> tuple[int, str | None]:
-        """The remembered cursor at or before chunk ``index``: (its index, token), or (0, None)
-        for the head of the list."""
-        state = self._state(key)
-        top = min(index, state.reach.get(chunk, 0)) if state.generation == generation else 0
-        for i in range(top, 0, -1):
-            token = self._cursors.get((key, generation, chunk, i))
-            if token is not None:
-                self.cursor_hits += 1
-                return i, token
-        if index > 0:
-            self.cursor_misses += 1
-        return 0, None
+def _json(raw: bytes | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
 
-    def has_cursor(self, key: ListKey, generation: int, chunk: int, index: int) -> bool:
-        """Whether chunk ``index``'s cursor is remembered (not counted as a lookup)."""
-        return (key, generation, chunk, index) in self._cursors
 
-    def furthest(self, key: ListKey, generation: int, chunk: int) -> tuple[int, str | None]:
-        """The remembered cursor furthest along the list (or the head)."""
-        state = self._state(key)
-        return self.nearest(key, generation, chunk, state.reach.get(chunk, 0))
+def list_prefix(key: ListKey) -> str:
+    account, flt = key
+    # Filters hold phone numbers: the store sees a digest, never the number.
+    digest = hashlib.sha256("\x1f".join(flt).encode()).hexdigest()[:20]
+    return f"pg:{account}:{digest}"
 
-    def total(self, key: ListKey, generation: int) -> Total | None:
-        total = self._totals.get((key, generation))
-        if total is None:
-            self.total_misses += 1
+
+class PagingIndex:
+    """The index's store operations for one store (the shared one, or the local fallback)."""
+
+    def __init__(self, store: StateStore, ttl: float) -> None:
+        self.store = store
+        self.ttl = ttl
+        # For the cache metrics: checkpoints this process filed, lookups that found one or
+        # not, lists it started indexing.
+        self.filed = self.hits = self.misses = self.lists = 0
+        # The generation each list was last served in, so a snapshot is one round trip.
+        self._generations: LRUCache[ListKey, str] = LRUCache(maxsize=GENERATIONS_KEPT)
+
+    @staticmethod
+    def _k(key: ListKey, generation: str, part: str) -> str:
+        return f"{list_prefix(key)}:{generation}:{part}"
+
+    async def snapshot(self, key: ListKey) -> Snapshot:
+        """The list's current generation (created when the list has none) with its state: one
+        store round trip when this process has seen the list's generation before (the pointer
+        is read with the state and checked)."""
+        pointer = f"{list_prefix(key)}:gen"
+        known = self._generations.get(key)
+        if known is not None:
+            raws = await self.store.get_many([pointer, *self._parts(key, known)])
+            if raws[0] == known.encode():
+                return self._snapshot(known, raws[1:])
+            raw = raws[0]
         else:
-            self.total_hits += 1
-        return total
+            raw = await self.store.get(pointer)
+        if raw is None:
+            fresh = self.new_generation().encode()
+            if not await self.store.compare_and_set(pointer, None, fresh, self.ttl):
+                raw = await self.store.get(pointer)
+            else:
+                self.lists += 1
+            raw = raw or fresh
+        generation = raw.decode()
+        self._generations[key] = generation
+        return await self.load(key, generation)
 
-    def set_total(self, key: ListKey, generation: int, total: Total) -> None:
-        known = self._totals.get((key, generation))
-        if known is not None and known.exact and not total.exact:
-            return  # never trade an exact count for a bound
-        self._totals[(key, generation)] = total
+    def _parts(self, key: ListKey, generation: str) -> list[str]:
+        return [self._k(key, generation, part) for part in ("head", "count", "oldest")]
 
-    @property
-    def cursor_count(self) -> int:
-        return len(self._cursors)
+    async def load(self, key: ListKey, generation: str) -> Snapshot:
+        return self._snapshot(generation, await self.store.get_many(self._parts(key, generation)))
 
-    @property
-    def total_count(self) -> int:
-        return len(self._totals)
+    @staticmethod
+    def _snapshot(generation: str, raws: Sequence[bytes | None]) -> Snapshot:
+        head_raw, count_raw, oldest_raw = raws
+        oldest = _json(oldest_raw)
+        return Snapshot(
+            generation, Head.decode(head_raw), Count.decode(count_raw),
+            float(oldest) if isinstance(oldest, int | float) else None,
+        )
 
-    @property
-    def cursor_capacity(self) -> int:
-        return int(self._cursors.maxsize)
+    async def set_oldest(self, key: ListKey, generation: str, oldest: float) -> None:
+        await self.store.set(self._k(key, generation, "oldest"), json.dumps(oldest).encode(), self.ttl)
+
+    async def replace_head(
+        self, key: ListKey, generation: str, old: Head | None, new: Head
+    ) -> bool:
+        return await self.store.compare_and_set(
+            self._k(key, generation, "head"), old.encode() if old else None, new.encode(),
+            self.ttl,
+        )
+
+    async def start_count(self, key: ListKey, generation: str, count: Count) -> bool:
+        """Record the count's first step, unless another process already did."""
+        return await self.store.compare_and_set(
+            self._k(key, generation, "count"), None, count.encode(), self.ttl
+        )
+
+    async def save_count(self, key: ListKey, generation: str, old: Count, new: Count) -> bool:
+        return await self.store.compare_and_set(
+            self._k(key, generation, "count"), old.encode(), new.encode(), self.ttl
+        )
+
+    async def promote(self, key: ListKey, old: str, new: str) -> bool:
+        """Serve generation ``new`` (a finished recount) instead of ``old``."""
+        return await self.store.compare_and_set(
+            f"{list_prefix(key)}:gen", old.encode(), new.encode(), self.ttl
+        )
+
+    @staticmethod
+    def new_generation() -> str:
+        return secrets.token_hex(6)
+
+    async def checkpoints(
+        self, key: ListKey, generation: str, buckets: Sequence[int]
+    ) -> list[tuple[int, str]]:
+        raws = await self.store.hash_get(
+            self._k(key, generation, "cp"), [str(b) for b in buckets]
+        )
+        out: list[tuple[int, str]] = []
+        for raw in raws:
+            if raw is None:
+                continue
+            offset, _, token = raw.decode().partition("\t")
+            try:
+                out.append((int(offset), token))
+            except ValueError:
+                continue
+        return out
+
+    async def nearest(
+        self, key: ListKey, generation: str, stored: int
+    ) -> tuple[int, str] | None:
+        """The checkpoint with the greatest stored offset at or before ``stored``."""
+        bucket = stored // BUCKET
+        found = [
+            cp for cp in await self.checkpoints(key, generation, (bucket, bucket - 1))
+            if cp[0] <= stored
+        ]
+        if found:
+            self.hits += 1
+            return max(found)
+        self.misses += 1
+        return None
+
+    async def file(self, key: ListKey, generation: str, points: Sequence[tuple[int, str]]) -> None:
+        """Remember cursors by stored offset, one per bucket: the lowest offset in a bucket
+        wins, so a bucket's checkpoint always covers the bucket's start within one read."""
+        if not points:
+            return
+        best: dict[int, tuple[int, str]] = {}
+        for offset, token in points:
+            bucket = offset // BUCKET
+            if bucket not in best or offset < best[bucket][0]:
+                best[bucket] = (offset, token)
+        known = {
+            cp[0] // BUCKET: cp[0] for cp in await self.checkpoints(key, generation, list(best))
+        }
+        values = {
+            str(bucket): f"{offset}\t{token}".encode()
+            for bucket, (offset, token) in best.items()
+            if bucket not in known or offset < known[bucket]
+        }
+        if values:
+            await self.store.hash_set(self._k(key, generation, "cp"), values, self.ttl)
+            self.filed += len(values)
+
+    async def claim(self, key: ListKey, generation: str, ttl: float) -> str | None:
+        return await self.store.claim(self._k(key, generation, "claim"), ttl)
+
+    async def extend(self, key: ListKey, generation: str, token: str, ttl: float) -> bool:
+        return await self.store.extend(self._k(key, generation, "claim"), token, ttl)
+
+    async def release(self, key: ListKey, generation: str, token: str) -> None:
+        await self.store.release(self._k(key, generation, "claim"), token)

@@ -1,183 +1,64 @@
 """Legacy page-number paging over the current API's forward-only cursors.
 
 Legacy clients ask for page N of size S and read ``total``/``numpages``; the current API only
-hands out an opaque cursor to the next page and no totals. This module translates:
+hands out an opaque cursor to the next page and no totals. This module serves a legacy page
+from the list's *paging index* (:mod:`gateway.cursor_cache`, kept in the state store so every
+replica shares it):
 
-- it reads upstream in *chunks* of one size (``upstream_page_size``, 1000 by default) and slices
-  legacy pages out of them, so a remembered cursor marks a position (offset = index x chunk)
-  that serves every legacy page size;
-- it remembers each cursor it passes (:class:`~gateway.cursor_cache.CursorCache`) and starts a
-  walk from the nearest remembered one at or before the page wanted;
-- it counts totals by walking the list at the maximum page size, once per ``total_ttl``,
-  resuming from the furthest cursor it knows and remembering the cursors it passes;
-- one lock per list keeps two concurrent requests for a list from walking it twice; a page that
-  is one read from a known position with a known total (every poller's warm page 0) needs none.
+- every request first reads the list's head: that is page 0 itself for pollers, and it tells
+  how many messages arrived since the index last looked (``added``), so offsets stay exact;
+- a deep page is read from the nearest checkpoint at or before its first offset: one read,
+  two when it straddles a checkpoint;
+- the count runs in the background (:mod:`gateway.paging_count`) and outlives the request; a
+  request waits for it within ``paging_wait`` and otherwise answers a provisional total that
+  errs high (docs/paging.md says what each answer means);
+- every read goes through a guard (:mod:`gateway.paging_walk`) that caps reads per request and
+  per account and cuts a cursor chain that loops.
 
-Upstream I/O is the injected ``fetch``; the arithmetic is in pure functions. docs/paging.md
-describes the guarantees, docs/performance.md the measurements behind the chunk size.
+One page's steps are in :mod:`gateway.paging_request`, the page arithmetic in
+:mod:`gateway.legacy_page`; the ``Paginator`` holds what outlives a request (the index's
+stores, the counter, the read cap, the metrics) and falls back to process-local state when the
+shared store fails.
+
+docs/paging.md describes the guarantees, docs/performance.md the measurements.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-import weakref
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 
 from gateway import errors
 from gateway.config import ConfigError, Settings
-from gateway.cursor_cache import Clock, CursorCache, ListKey, Total
-from gateway.model import ListFilter, ListQuery, Message, Page
+from gateway.cursor_cache import ListKey, PagingIndex
+from gateway.legacy_page import MAX_UPSTREAM_PAGE, num_pages
+from gateway.model import ListFilter, ListQuery, Page
+from gateway.paging_count import Counter, Job
+from gateway.paging_request import PageRequest, PagingPolicy
+from gateway.paging_walk import (
+    AccountRate,
+    FetchPage,
+    GuardedFetch,
+    PagingStats,
+    WalkCut,
+    WallClock,
+)
+from gateway.state.base import StateStore, StoreUnavailable
+from gateway.state.memory import MemoryStore
 
-# fetch(filter, page_size, page_token) -> (messages, next page token or None)
-FetchPage = Callable[[ListFilter, int, str | None], Awaitable[tuple[Sequence[Message], str | None]]]
+# num_pages: the page count rule, shared with the /SMS/Messages upstream adapter.
+__all__ = ["MAX_UPSTREAM_PAGE", "Paginator", "num_pages"]
 
-MAX_UPSTREAM_PAGE = 1000
-
-
-# --- pure arithmetic ------------------------------------------------------------------------
-
-
-def page_bounds(page: int, page_size: int) -> tuple[int, int]:
-    """Offsets [start, stop) of legacy page ``page``."""
-    start = page * page_size
-    return start, start + page_size
-
-
-def num_pages(total: int, page_size: int) -> int:
-    # An empty list still has its page 0 (empty), so first and last page links stay valid.
-    return max(1, -(-total // page_size))
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """What one walk found for offsets [start, stop)."""
-
-    messages: tuple[Message, ...]
-    # Whether messages exist at or after ``stop``: True/False when the walk saw it, None when
-    # the last chunk ended exactly at ``stop`` with a cursor (upstream may hand out a cursor to
-    # an empty page, so that is not proof).
-    more: bool | None
-    # Offset just past the list's last message, when the walk reached the end of the list.
-    end_of_list: int | None = None
-
-
-def compose_page(query: ListQuery, window: Window, total: Total | None, requests: int) -> Page:
-    """The legacy page from what the walk saw and what is known about the list's size."""
-    start, stop = page_bounds(query.page, query.page_size)
-    shown = len(window.messages)
-    if window.more is not None:
-        has_next = window.more
-    elif total is not None and total.exact:
-        has_next = stop < total.count
-    else:
-        has_next = True
-    if total is None:
-        return Page(
-            messages=window.messages,
-            page=query.page,
-            page_size=query.page_size,
-            total_is_exact=False,
-            has_next=has_next,
-            upstream_requests=requests,
-        )
-    # What this page itself proves is a lower bound too: a total cached a moment ago (or a
-    # bounded count) must not claim fewer messages than the client is being shown.
-    proven = start + shown + int(has_next) if shown else 0
-    count = max(total.count, proven)
-    return Page(
-        messages=window.messages,
-        page=query.page,
-        page_size=query.page_size,
-        total=count,
-        num_pages=num_pages(count, query.page_size),
-        total_is_exact=total.exact,
-        has_next=has_next,
-        upstream_requests=requests,
-    )
-
-
-# --- walks (the I/O) ------------------------------------------------------------------------
-
-
-class _Walk:
-    """One request's walks along one list's cursor chain; counts its upstream requests."""
-
-    def __init__(self, cache: CursorCache, key: ListKey, flt: ListFilter, fetch: FetchPage) -> None:
-        self._cache = cache
-        self._key = key
-        self._filter = flt
-        self._fetch = fetch
-        self.requests = 0
-        self.head_checked = False
-
-    async def _get(self, size: int, token: str | None) -> tuple[Sequence[Message], str | None]:
-        items, nxt = await self._fetch(self._filter, size, token)
-        self.requests += 1
-        if token is None:
-            self._cache.observe_head(self._key, items[0].sid if items else None)
-            self.head_checked = True
-        # An empty page with a cursor would walk forever; treat it as the end.
-        return items, (nxt if items else None)
-
-    async def window(self, start: int, stop: int, chunk: int) -> Window:
-        cache, key = self._cache, self._key
-        generation = cache.generation(key)
-        index, token = cache.nearest(key, generation, chunk, start // chunk)
-        offset = index * chunk
-        aligned = True
-        shown: list[Message] = []
-        while True:
-            items, nxt = await self._get(chunk, token)
-            if token is None:
-                generation = cache.generation(key)  # reading the head may have moved it
-            end = offset + len(items)
-            shown.extend(items[max(start - offset, 0) : stop - offset])
-            if nxt is None:
-                return Window(tuple(shown), more=end > stop, end_of_list=end)
-            # A short page that is not the last breaks offset = index x chunk; the walk still
-            # serves correct slices but files no more cursors.
-            aligned = aligned and len(items) == chunk
-            if aligned:
-                index += 1
-                cache.remember(key, generation, chunk, index, nxt)
-            if end >= stop:
-                return Window(tuple(shown), more=True if end > stop else None)
-            offset, token = end, nxt
-
-    async def count(self, limit: int | None) -> Total:
-        """Count the list at the maximum page size, stopping once ``limit`` messages are known
-        to exist. Resumes from the furthest cursor when this request has just checked that
-        the list's head did not move (so the remembered chain still describes the list)."""
-        cache, key, chunk = self._cache, self._key, MAX_UPSTREAM_PAGE
-        generation = cache.generation(key)
-        index, token = cache.furthest(key, generation, chunk) if self.head_checked else (0, None)
-        offset = index * chunk
-        aligned = True
-        while True:
-            if limit is not None and offset >= limit:
-                return Total(limit, exact=False)
-            items, nxt = await self._get(chunk, token)
-            if token is None:
-                generation = cache.generation(key)
-            offset += len(items)
-            if nxt is None:
-                return Total(offset, exact=True)
-            aligned = aligned and len(items) == chunk
-            if aligned:
-                index += 1
-                cache.remember(key, generation, chunk, index, nxt)
-            token = nxt
-
-
-# --- the translator -------------------------------------------------------------------------
+# Seconds the shared store is left alone after it failed (the local fallback serves).
+STORE_RETRY = 5.0
 
 
 class Paginator:
     """Serves legacy page N of size S for an account's filtered list (see module docs)."""
 
-    def __init__(self, settings: Settings, *, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self, settings: Settings, *, store: StateStore | None = None,
+        wall: WallClock = time.time,
+    ) -> None:
         if not 0 <= settings.upstream_page_size <= MAX_UPSTREAM_PAGE:
             raise ConfigError(
                 "setting 'upstream_page_size' (GATEWAY_UPSTREAM_PAGE_SIZE): "
@@ -185,46 +66,23 @@ class Paginator:
             )
         if settings.total_bound < 1 or settings.cursor_cache_size < 1:
             raise ConfigError("settings 'total_bound' and 'cursor_cache_size' must be >= 1")
-        self._mode = settings.total_mode
-        self._bound = settings.total_bound
-        self._chunk = settings.upstream_page_size
-        self.cache = CursorCache(
-            settings.cursor_cache_size, settings.cursor_ttl, settings.total_ttl, clock
+        self.policy = PagingPolicy(
+            mode=settings.total_mode, bound=settings.total_bound,
+            bound_as_total=settings.paging_bound_as_total, chunk=settings.upstream_page_size,
+            wait=settings.paging_wait, verify_after=settings.total_ttl, wall=wall,
         )
-        # One lock per list in use; an entry disappears when no request holds its lock, so
-        # this stays as small as the number of lists being served at this moment.
-        self._locks: weakref.WeakValueDictionary[ListKey, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._cap = settings.paging_max_requests
+        self.stats = PagingStats()
+        self.local = MemoryStore(settings.cursor_cache_size)
+        shared = store if store is not None else self.local
+        self.shared = PagingIndex(shared, settings.cursor_ttl)
+        self._fallback = PagingIndex(self.local, settings.cursor_ttl)
+        self._shared_down_until = 0.0
+        self.rate = AccountRate(self.local, settings.paging_account_rps, self.stats, wall)
+        self.counter = Counter(settings.paging_count_concurrency, wall)
 
-    def _lock(self, key: ListKey) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        return lock
-
-    def _read_size(self, query: ListQuery, total: Total | None) -> int:
-        """The upstream PageSize for this page's walk. Page 0, by far the most requested (every
-        poller), is read at the legacy page size when no total walk follows: one request for
-        exactly the messages shown, instead of a chunk to slice 50 out of. Otherwise the chunk
-        size: deeper pages keep the bounded cost of chunk cursors, and a cold total walk
-        resumes from the chunk cursors the page's walk files."""
-        size = query.page_size
-        if not self._chunk or query.page != 0:
-            return self._chunk or size
-        if self._mode != "off" and total is None:
-            return self._chunk
-        return size
-
-    def _is_warm(self, key: ListKey, generation: int, start: int, stop: int, size: int) -> bool:
-        """Whether this page is one upstream read from a known position (the head, or a
-        remembered cursor) and needs no count. Such a walk cannot duplicate another's work, so
-        it needs no lock: concurrent pollers of one list are not served one at a time."""
-        index = start // size
-        if stop > (index + 1) * size:
-            return False
-        return index == 0 or self.cache.has_cursor(key, generation, size, index)
+    async def close(self) -> None:
+        await self.counter.close()
 
     async def page(self, account_sid: str, query: ListQuery, fetch: FetchPage) -> Page:
         if query.page < 0 or not 1 <= query.page_size <= MAX_UPSTREAM_PAGE:
@@ -233,44 +91,35 @@ class Paginator:
                 f"Invalid page {query.page} or page size {query.page_size}"
             )
         key: ListKey = (account_sid, query.filter.cache_key())
-        start, stop = page_bounds(query.page, query.page_size)
-        generation = self.cache.generation(key)
-        known = self.cache.total(key, generation) if self._mode != "off" else None
-        size = self._read_size(query, known)
-        if (known is not None or self._mode == "off") and self._is_warm(
-            key, generation, start, stop, size
-        ):
-            walk = _Walk(self.cache, key, query.filter, fetch)
-            window = await walk.window(start, stop, size)
-            return await self._finish(key, query, window, walk)
-        async with self._lock(key):
-            walk = _Walk(self.cache, key, query.filter, fetch)
-            window = await walk.window(start, stop, size)
-            return await self._finish(key, query, window, walk, locked=True)
+        # A small upstream_page_size needs several reads for one big legacy page.
+        cap = max(self._cap, -(-query.page_size // self._chunk_for(query)) + 3)
+        guard = GuardedFetch(fetch, query.filter, account_sid, self.rate, self.stats, "page", cap)
+        index = self.shared if time.monotonic() >= self._shared_down_until else self._fallback
+        try:
+            try:
+                return await self._request(index, key, query, guard, fetch).serve()
+            except StoreUnavailable:
+                if index is self._fallback:
+                    raise
+                self.stats.store_fallbacks += 1
+                self._shared_down_until = time.monotonic() + STORE_RETRY
+                return await self._request(self._fallback, key, query, guard, fetch).serve()
+        except WalkCut as cut:
+            raise cut.api_error() from None
 
-    async def _finish(
-        self, key: ListKey, query: ListQuery, window: Window, walk: _Walk, *, locked: bool = False
-    ) -> Page:
-        """The page from its window: the total from the walk, the cache, or a count (under the
-        list's lock: a warm walk that finds its total gone since it started takes it now)."""
-        if window.end_of_list is not None:
-            self.cache.set_total(
-                key, self.cache.generation(key), Total(window.end_of_list, exact=True)
-            )
-        total: Total | None = None
-        if self._mode != "off":
-            total = self.cache.total(key, self.cache.generation(key))
-            if total is None and locked:
-                total = await self._count(key, walk)
-            elif total is None:
-                async with self._lock(key):
-                    # Another request may have counted while this one waited.
-                    total = self.cache.total(key, self.cache.generation(key))
-                    if total is None:
-                        total = await self._count(key, walk)
-        return compose_page(query, window, total, walk.requests)
+    def _request(
+        self, index: PagingIndex, key: ListKey, query: ListQuery, guard: GuardedFetch,
+        fetch: FetchPage,
+    ) -> PageRequest:
+        def start_count(index: PagingIndex, job: Job) -> None:
+            # The count reads with the credentials inside ``fetch``, for as long as it runs.
+            def make_fetch(account: str, flt: ListFilter, purpose: str) -> GuardedFetch:
+                return GuardedFetch(fetch, flt, account, self.rate, self.stats, purpose, None)
 
-    async def _count(self, key: ListKey, walk: _Walk) -> Total:
-        total = await walk.count(self._bound if self._mode == "bounded" else None)
-        self.cache.set_total(key, self.cache.generation(key), total)
-        return total
+            self.counter.start(index, job, make_fetch)
+
+        return PageRequest(
+            self.policy, self.counter, self.stats, start_count, index, key, query, guard
+        )
+    def _chunk_for(self, query: ListQuery) -> int:
+        return self.policy.chunk_for(query)

@@ -6,6 +6,7 @@ never check them again.
 
 from __future__ import annotations
 
+import re
 from dataclasses import Field, fields
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +23,8 @@ from gateway.tls import TlsError, check_pair
 
 # Shorter keys would make the callback tokens guessable.
 MIN_KEY_LENGTH = 16
+# One SANDBOX_SEED entry: an AccountSid and a message count.
+_SEED_PAIR = re.compile(r"AC[0-9a-fA-F]{32}:[0-9]{1,8}")
 
 
 def _name(f: Field[Any]) -> str:
@@ -57,6 +60,11 @@ def _check_forms(s: Settings) -> None:
                 f"setting 'legacy_timezone' (GATEWAY_LEGACY_TIMEZONE): unknown time zone "
                 f"{s.legacy_timezone!r}"
             ) from None
+    for part in filter(None, (p.strip() for p in s.sandbox_seed.split(","))):
+        if not _SEED_PAIR.fullmatch(part):
+            raise ConfigError(
+                f"setting 'sandbox_seed' (SANDBOX_SEED): {part[:40]!r} is not AccountSid:count"
+            )
     if s.default_region.upper() not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigError(
             f"setting 'default_region' (GATEWAY_DEFAULT_REGION): {s.default_region!r} is not a "

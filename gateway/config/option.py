@@ -12,7 +12,7 @@ class ConfigError(ValueError):
     """A setting has a value the gateway cannot run with; the message names the setting."""
 
 
-def _opt(
+def opt(
     default: Any,
     env: str,
     help: str,

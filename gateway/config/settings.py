@@ -15,8 +15,10 @@ import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any
 
+from gateway.config import paging_fields
 from gateway.config.console_settings import ConsoleSettings
-from gateway.config.option import ConfigError, _opt
+from gateway.config.option import ConfigError
+from gateway.config.option import opt as _opt
 from gateway.config.state_settings import StateSettings
 
 __all__ = ["ConfigError", "Settings", "setting_fields"]
@@ -174,43 +176,22 @@ class Settings(ConsoleSettings, StateSettings):
         "upstream's GMT (+0000).",
     )
 
-    # --- paging ----------------------------------------------------------------------------
-    total_mode: str = _opt(
-        "exact",
-        "GATEWAY_TOTAL_MODE",
-        "How list totals are computed over the cursor-only current API: 'exact' (walk the whole "
-        "filtered list at the maximum page size, cached briefly), 'bounded' (walk at most "
-        "--total-bound messages) or 'off' (no total walk).",
-        choices=("exact", "bounded", "off"),
-    )
-    total_bound: int = _opt(
-        10000,
-        "GATEWAY_TOTAL_BOUND",
-        "With --total-mode bounded: the most messages counted per list.",
-        low=1,
-    )
-    total_ttl: float = _opt(
-        30.0, "GATEWAY_TOTAL_TTL", "Seconds a computed list total stays cached.",
-        low=0,
-    )
-    cursor_cache_size: int = _opt(
-        10000,
-        "GATEWAY_CURSOR_CACHE_SIZE",
-        "Most page-number-to-cursor entries kept in memory (all accounts together).",
-        low=1,
-    )
-    cursor_ttl: float = _opt(
-        300.0, "GATEWAY_CURSOR_TTL", "Seconds a remembered upstream cursor stays valid.",
-        low=0,
-    )
-    upstream_page_size: int = _opt(
-        1000,
-        "GATEWAY_UPSTREAM_PAGE_SIZE",
-        "PageSize the gateway asks upstream for when serving a legacy list page (1..1000); "
-        "legacy pages are sliced out of these upstream pages. 0 asks upstream for the legacy "
-        "page size itself (no slicing). See docs/paging.md.",
-        low=0, high=1000,
-    )
+    # --- paging (declared in gateway/config/paging_fields.py) ---------------------------
+    total_mode: str = paging_fields.TOTAL_MODE
+    total_bound: int = paging_fields.TOTAL_BOUND
+    total_ttl: float = paging_fields.TOTAL_TTL
+    cursor_cache_size: int = paging_fields.CURSOR_CACHE_SIZE
+    cursor_ttl: float = paging_fields.CURSOR_TTL
+    upstream_page_size: int = paging_fields.UPSTREAM_PAGE_SIZE
+
+    # --- paging at scale (issue 18) ---
+    paging_wait: float = paging_fields.PAGING_WAIT
+    paging_max_requests: int = paging_fields.PAGING_MAX_REQUESTS
+    paging_account_rps: int = paging_fields.PAGING_ACCOUNT_RPS
+    paging_count_concurrency: int = paging_fields.PAGING_COUNT_CONCURRENCY
+    paging_bound_as_total: bool = paging_fields.PAGING_BOUND_AS_TOTAL
+    sandbox_latency: float = paging_fields.SANDBOX_LATENCY
+    sandbox_seed: str = paging_fields.SANDBOX_SEED
 
     # --- callbacks and inbound webhooks ----------------------------------------------------
     public_url: str = _opt(

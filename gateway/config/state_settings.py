@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.config.option import _opt
+from gateway.config.option import opt as _opt
 from gateway.state.url import mask_url
 
 

@@ -3,9 +3,12 @@
 Each function hands :func:`~gateway.observability.metrics.register_cache` cheap readers of one
 cache's size and lookup counters; they run at scrape time only.
 
-- ``paging_cursors``: upstream cursors remembered by list position (a hit is a walk that could
-  start from a remembered cursor instead of the list's head);
-- ``paging_totals``: list totals (a miss costs a total walk);
+- ``paging_cursors``: checkpoints of the paging index (entries: filed by this process; a hit
+  is a deep page that found a checkpoint near its offset, a miss one that found none);
+- ``paging_totals``: lists whose paging index this process started; a hit is a page answered
+  with an exact total known beforehand, a miss one that had to count (or wait for a count) or
+  was answered with a provisional total. The paging index's own counters are
+  ``sms_gateway_paging_*`` (reads by purpose, walks cut, rate-cap waits, store fallbacks);
 - ``callback_dedup``: messages already reported to their legacy StatusCallback (a hit is a
   suppressed duplicate);
 - ``phone_numbers``: parsed legacy phone numbers (``functools.lru_cache``, per process);
@@ -21,11 +24,12 @@ from typing import Protocol
 from aiohttp import web
 
 from gateway.callbacks.dedup import ReportedMessages
-from gateway.cursor_cache import CursorCache
 from gateway.dialects.v2008.render import message_row, message_xml
 from gateway.mapping.numbers import normalise
 from gateway.observability.logs import mask_path
-from gateway.observability.metrics import register_cache
+from gateway.observability.metrics import METRICS, PREFIX, register_cache
+from gateway.paging import Paginator
+from gateway.paging_walk import PagingCollector
 from gateway.upstream.messages_json import message_of
 
 
@@ -44,15 +48,18 @@ class _LruCached(Protocol):
     def cache_info(self) -> _CacheInfo: ...
 
 
-def register_paging_caches(app: web.Application, cache: CursorCache) -> None:
+def register_paging_caches(app: web.Application, paginator: Paginator) -> None:
+    index, stats = paginator.shared, paginator.stats
     register_cache(
-        app, "paging_cursors", lambda: cache.cursor_count,
-        lambda: cache.cursor_hits, lambda: cache.cursor_misses,
+        app, "paging_cursors", lambda: index.filed, lambda: index.hits, lambda: index.misses
     )
     register_cache(
-        app, "paging_totals", lambda: cache.total_count,
-        lambda: cache.total_hits, lambda: cache.total_misses,
+        app, "paging_totals", lambda: index.lists, lambda: stats.answers.get("exact", 0),
+        lambda: stats.answers.get("counted", 0) + stats.answers.get("provisional", 0),
     )
+    metrics = app.get(METRICS)
+    if metrics is not None:
+        metrics.registry.register(PagingCollector(stats, PREFIX))
 
 
 def register_callback_dedup(app: web.Application, reported: ReportedMessages) -> None:

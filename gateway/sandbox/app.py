@@ -18,6 +18,7 @@ from gateway.destination_policy import checked_connector
 from gateway.model import ApiError
 from gateway.sandbox.accounts import Accounts
 from gateway.sandbox.api import inbound, messages, numbers, sms2010
+from gateway.sandbox.bulk import LATENCY, Latency, latency_middleware, parse_seed, seed_account
 from gateway.sandbox.clock import SandboxClock
 from gateway.sandbox.keys import (
     CLOCK,
@@ -153,7 +154,10 @@ def create_sandbox_app(
         sender=WebhookSender(),
         request_log=RequestLog(request_log_size),
     )
-    app = web.Application(middlewares=[errors_middleware, record_middleware])
+    app = web.Application(middlewares=[errors_middleware, record_middleware, latency_middleware])
+    app[LATENCY] = Latency(settings.sandbox_latency)
+    for account_sid, count in parse_seed(settings.sandbox_seed):
+        seed_account(store, account_sid, count, end=clock.now())
     app[SANDBOX] = sandbox
     app[STORE] = store
     app[REQUEST_LOG] = sandbox.request_log

@@ -33,6 +33,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
+def _day_start(day: date, plus_days: int) -> int:
+    """Microseconds of the start of ``day`` + ``plus_days`` (UTC)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=plus_days)
+    return _micros(start)
+
+
 def _micros(value: datetime) -> int:
     # Integer arithmetic: float timestamps can round two distinct instants together.
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -224,10 +230,21 @@ class MessageStore:
             if acct is None:
                 return []
             i = len(acct.keys) if before is None else bisect.bisect_left(acct.keys, before)
+            # A date filter bounds the part of the list worth scanning (keys are ordered by
+            # the sent time; a message never sent matches no date filter): a list of 10^6
+            # messages probed for an old day is not scanned from its head.
+            last_day = flt.date_sent or flt.date_sent_before
+            if last_day is not None:
+                i = min(i, bisect.bisect_left(acct.keys, (_day_start(last_day, 1), -1, -1)))
+            first_day = flt.date_sent or flt.date_sent_after
+            floor = _day_start(first_day, 0) if first_day is not None else None
             out: list[StoredMessage] = []
             while i > 0 and len(out) < limit:
                 i -= 1
-                m = acct.by_key[acct.keys[i]]
+                key = acct.keys[i]
+                if floor is not None and key[0] < floor:
+                    break
+                m = acct.by_key[key]
                 if flt.matches(m):
                     out.append(m)
             return out

@@ -9,22 +9,19 @@ round trips cost far more, so the request counts matter more than these times), 
    cold (nothing cached) and warm (the same page again), in each total mode, with the gateway
    reading upstream in sliced chunks of 1000 and directly at the legacy page size;
 2. a client reading all 200 pages in order, both ways;
-3. the memory the cursor cache holds at its configured bound.
+(The memory the paging index holds per list is measured by bench_paging_scale.py.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import gc
 import random
 import sys
 import time
-import tracemalloc
 from collections.abc import Sequence
 
 from gateway.config import Settings
-from gateway.cursor_cache import CursorCache
 from gateway.model import ListFilter
 from tests.paging.sandbox_support import Rig, sandbox_rig, seed_messages
 
@@ -84,27 +81,6 @@ async def full_walks() -> list[tuple[str, ...]]:
     return rows
 
 
-def cursor_cache_memory(size: int) -> tuple[str, ...]:
-    """Fill the cache to its bound with realistic keys (many accounts x filters) and tokens
-    (the sandbox's are ~60 characters, Twilio's ~40) and measure what it holds."""
-    gc.collect()
-    tracemalloc.start()
-    before = tracemalloc.take_snapshot()
-    cache = CursorCache(size, 300.0, 30.0, time.monotonic)
-    lists = max(1, size // 100)
-    for n in range(size):
-        account = f"AC{n % lists:032x}"
-        key = (account, (f"+1415555{n % lists:04d}", "", "", "", ""))
-        generation = cache.generation(key)
-        cache.remember(key, generation, 1000, n // lists + 1, "PA" + f"{n:058x}")
-    gc.collect()
-    after = tracemalloc.take_snapshot()
-    tracemalloc.stop()
-    held = sum(s.size_diff for s in after.compare_to(before, "filename"))
-    assert cache.cursor_count == size
-    return (str(size), f"{held / 1024 / 1024:.2f} MiB", f"{held / size:.0f} B")
-
-
 def table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
 
@@ -128,13 +104,7 @@ async def main() -> None:
         ("upstream reads", "total mode", "pages", "requests", "req/page", "ms"),
         await full_walks(),
     ))
-    size = Settings().cursor_cache_size
-    print(table(
-        "Cursor cache memory at its bound (cursor_cache_size)",
-        ("entries", "held", "per entry"),
-        [cursor_cache_memory(size)],
-    ))
-
+    print("The paging index's memory per list: python -m tests.bench.bench_paging_scale")
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -64,26 +64,31 @@ async def test_paging_and_number_caches_and_upstream_requests_per_list(
     # A deep page first (no cursor known yet: a miss), then the head, then deep pages again.
     lists = [(BASE_2008, {"num": "1", "Page": "3"}), (BASE_2008, {"num": "1", "Page": "0"}),
              (BASE_2008, {"num": "1", "Page": "3"}), (BASE_2010, {"PageSize": "2", "Page": "2"}),
-             (BASE_2010, {"PageSize": "2", "Page": "1"})]
+             (BASE_2010, {"PageSize": "2", "Page": "1"}), (BASE_2010, {"PageSize": "2", "Page": "2"})]
     for base, params in lists:
         resp = await gateway.get(base + ".json", params=params, headers=AUTH)
         assert resp.status == 200, await resp.text()
     text = await scrape(gateway)
 
-    assert cache(text, "paging_cursors", "entries") >= 2  # offsets 2 and 4 at chunk 2
-    assert cache(text, "paging_cursors", "hits_total") >= 2  # the second Page=3, Page=2, Page=1
-    assert cache(text, "paging_cursors", "misses_total") >= 1  # the first, cold, deep page
+    # The paging index: the cold Page=3 read the whole (short) list from its head; the warm
+    # Page=3 and the first Page=2 of size 2 found no checkpoint near their offsets (misses);
+    # Page=2's walk of two reads filed one at offset 4, which the second Page=2 found (a hit).
+    assert cache(text, "paging_cursors", "entries") >= 1
+    assert cache(text, "paging_cursors", "hits_total") >= 1
+    assert cache(text, "paging_cursors", "misses_total") >= 1
     assert cache(text, "paging_totals", "entries") == 1  # one list: one filter, one account
-    assert cache(text, "paging_totals", "misses_total") >= 1
+    assert cache(text, "paging_totals", "misses_total") >= 1  # the cold page counted
     assert cache(text, "paging_totals", "hits_total") >= 3
     hits, misses = (cache(text, "paging_totals", f) for f in ("hits_total", "misses_total"))
     assert cache(text, "paging_totals", "hit_ratio") == pytest.approx(hits / (hits + misses))
 
     per_list = "sms_gateway_upstream_requests_per_list"
     assert value(text, per_list + "_count", dialect="v2008") == 3
-    assert value(text, per_list + "_count", dialect="sms2010") == 2
-    # Every upstream list request the sandbox saw is accounted to one legacy list.
-    assert total(text, per_list + "_sum") == upstream_list_gets(sandbox) > 5
+    assert value(text, per_list + "_count", dialect="sms2010") == 3
+    # Every upstream list request the sandbox saw is accounted to one legacy list, or to a
+    # background count (issue 18: counts outlive the request that started them).
+    counts = total(text, "sms_gateway_paging_upstream_reads_total", purpose="count")
+    assert total(text, per_list + "_sum") + counts == upstream_list_gets(sandbox) > 5
 
 
 async def test_messages_read_again_come_from_the_translation_caches(

@@ -18,7 +18,9 @@ from gateway.config import Settings
 from gateway.model import Credentials, ListFilter, ListQuery, Page
 from gateway.paging import Paginator
 from gateway.sandbox.app import STORE, create_sandbox_app
+from gateway.sandbox.bulk import LATENCY, Latency
 from gateway.sandbox.store import MessageStore
+from gateway.state.base import StateStore
 from gateway.upstream.http import UpstreamClient
 from gateway.upstream.messages import MessagesUpstream
 from gateway.upstream.messages_json import list_params
@@ -53,6 +55,7 @@ class Rig:
     paginator: Paginator
     session: aiohttp.ClientSession
     base: str
+    latency: Latency
 
     async def page(self, flt: ListFilter, page: int, size: int) -> Page:
         return await self.gateway.list(CREDS, ACCOUNT, ListQuery(flt, page, size))
@@ -74,13 +77,19 @@ class Rig:
 
 
 @asynccontextmanager
-async def sandbox_rig(settings: Settings) -> AsyncIterator[Rig]:
+async def sandbox_rig(settings: Settings, store: StateStore | None = None) -> AsyncIterator[Rig]:
     app = create_sandbox_app(settings, manual=True)
     async with TestServer(app, port=0) as server, aiohttp.ClientSession() as session:
         base = str(server.make_url("")).rstrip("/")
-        paginator = Paginator(settings)
-        async with UpstreamClient(base) as client:
-            yield Rig(app[STORE], MessagesUpstream(client, paginator), paginator, session, base)
+        paginator = Paginator(settings, store=store)
+        try:
+            async with UpstreamClient(base) as client:
+                yield Rig(
+                    app[STORE], MessagesUpstream(client, paginator), paginator, session, base,
+                    app[LATENCY],
+                )
+        finally:
+            await paginator.close()
 
 
 days = st.integers(0, DAYS - 1).map(lambda d: (FIRST_DAY + timedelta(days=d)).date())

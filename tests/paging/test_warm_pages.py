@@ -1,6 +1,6 @@
-"""Warm pages are served without the list's lock: concurrent pollers of one list are not served
-one at a time. Cold pages and totals still are (no double walks), and a warm walk whose total
-has expired meanwhile counts under the lock, once."""
+"""Concurrent requests for one list are never served one at a time (there is no per-list lock
+since issue 18): each reads its own page at once, and the list is counted once, in the
+background, however many requests find it uncounted; a re-verification runs once too."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from gateway.config import Settings
 from gateway.model import ListFilter, ListQuery, Message
 from gateway.paging import Paginator
-from tests.paging.conftest import ACCOUNT_A, FakeUpstream, make_message
+from tests.paging.conftest import ACCOUNT_A, FakeClock, FakeUpstream, make_message
 
 
 class GatedUpstream(FakeUpstream):
@@ -53,30 +53,32 @@ async def serve_concurrently(p: Paginator, up: GatedUpstream, page: int, n: int)
     assert all(list(got.messages) == expected for got in pages)
 
 
-async def test_warm_page_zero_is_read_concurrently_and_cold_pages_one_walk_at_a_time() -> None:
+async def test_pages_are_read_concurrently_and_the_list_counted_once() -> None:
     up = GatedUpstream()
     up.add(*(make_message(i) for i in range(1200)))
     p = paginator()
-    await serve_concurrently(p, up, 0, 4)  # cold: page walk and count under the lock
-    assert up.most_waiting == 1
-    assert len(up.calls) == 2 + 3  # first: 2 chunks; the others: one warm page of 50 each
+    await serve_concurrently(p, up, 0, 4)  # cold: four head reads at once, one count
+    assert up.most_waiting == 4
+    assert p.stats.reads["count"] == 1  # chunk 1; chunk 0 was the first request's page
+    assert len(up.calls) == 4 + 1
     await serve_concurrently(p, up, 0, 4)  # warm: all four at upstream at once
     assert up.most_waiting == 4
     assert up.calls == [(50, None)] * 4
 
 
-async def test_warm_deep_page_from_a_remembered_cursor_needs_no_lock() -> None:
+async def test_warm_deep_pages_are_read_concurrently() -> None:
     up = GatedUpstream()
     up.add(*(make_message(i) for i in range(2500)))
     p = paginator()
-    await serve_concurrently(p, up, 25, 1)  # cold: files the cursor of chunk 1
+    await serve_concurrently(p, up, 25, 1)  # cold: the count files the checkpoint at 1000
     await serve_concurrently(p, up, 25, 3)
     assert up.most_waiting == 3
-    assert [size for size, token in up.calls] == [1000] * 3
-    assert all(token is not None for _, token in up.calls)
+    # Each: a head probe of 50, then the checkpoint at 1000 read up to offset 1300.
+    assert sorted(size for size, _ in up.calls) == [50] * 3 + [300] * 3
+    assert all(token is not None for size, token in up.calls if size == 300)
 
 
-async def test_total_mode_off_page_zero_is_never_locked() -> None:
+async def test_total_mode_off_page_zero_is_never_serialised() -> None:
     up = GatedUpstream()
     up.add(*(make_message(i) for i in range(300)))
     p = paginator(total_mode="off")
@@ -84,23 +86,19 @@ async def test_total_mode_off_page_zero_is_never_locked() -> None:
     assert up.most_waiting == 3
 
 
-async def test_warm_walk_whose_total_expired_counts_once_under_the_lock() -> None:
+async def test_a_reverification_runs_once_for_concurrent_requests() -> None:
     up = GatedUpstream()
     up.add(*(make_message(i) for i in range(1200)))
-    p = paginator()
+    wall = FakeClock()
+    p = Paginator(dataclasses.replace(Settings(), total_ttl=60.0), wall=wall)
     await serve_concurrently(p, up, 0, 1)
-    up.gate.clear()
-    up.calls.clear()
-    tasks = [
-        asyncio.create_task(p.page(ACCOUNT_A, ListQuery(page=0, page_size=50), up.fetch))
-        for _ in range(3)
-    ]
-    for _ in range(20):
-        await asyncio.sleep(0)
-    p.cache._totals.clear()  # the total expires while the warm reads are at upstream
-    up.gate.set()
-    pages = await asyncio.gather(*tasks)
-    assert all(got.total == 1200 for got in pages)
-    # three warm pages of 50, then one count for all of them, resumed from the cursor of
-    # chunk 1 that the first (cold) walk remembered
-    assert sorted(size for size, _ in up.calls) == [50, 50, 50, 1000]
+    counted = p.stats.reads["count"]
+    wall.now += 61  # the exact count is now older than total_ttl
+    await serve_concurrently(p, up, 0, 3)
+    for _ in range(100):
+        if not p.counter.busy:
+            break
+        await asyncio.sleep(0.01)
+    # three pages of 50 and one recount (two chunks) for all of them
+    assert p.stats.reads["count"] - counted == 2
+    assert sorted(size for size, _ in up.calls) == [50, 50, 50, 1000, 1000]

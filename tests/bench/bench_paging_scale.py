@@ -1,0 +1,202 @@
+"""Paging at Twilio's scale (issue 18): what legacy pages cost on large accounts behind a slow
+upstream, with the paging index.
+
+Run:  python -m tests.bench.bench_paging_scale [--sizes 10000,250000,1000000] [--latencies 0,0.15]
+
+Against the embedded sandbox over HTTP on localhost, bulk-seeded (``seed_account``), with the
+sandbox's per-request latency standing in for the round trip to api.twilio.com. The gateway's
+``Paginator`` runs with default settings behind the Messages adapter, each legacy request
+inside the request budget (``--upstream-timeout``) as the HTTP middleware opens it. Both run
+in this one process (the sandbox's rendering shares the CPU with the gateway), so wall times
+are upper bounds; request counts are exact. For each account size and latency:
+
+1. page 0, a middle page and the last page (size 50): cold (a fresh index: the first request
+   any replica makes for the list) and warm (the index complete): the page's own upstream
+   requests, wall time, and what the total was (exact, provisional, or a 503 "not reachable
+   yet" when a count could not reach a deep page within the budget);
+2. the time from the first request until the total is exact (the background count);
+3. a client polling page 0 every 10 s while 1 message/s arrives: upstream requests per minute
+   (simulated minute: 6 polls, 10 arrivals before each), plus the re-verification's share
+   (one recount per ``total_ttl``) amortised per minute;
+4. the store's payload per indexed list (keys and values, as Redis would hold them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Self
+
+from aiohttp.test_utils import TestServer
+
+from gateway.config import Settings
+from gateway.cursor_cache import list_prefix
+from gateway.model import ApiError, Credentials, ListFilter, ListQuery, Page
+from gateway.paging import Paginator
+from gateway.sandbox.app import STORE, create_sandbox_app
+from gateway.sandbox.bulk import LATENCY, seed_account
+from gateway.sandbox.store import MessageStore
+from gateway.state.memory import MemoryStore
+from gateway.upstream.deadline import request_deadline
+from gateway.upstream.http import UpstreamClient
+from gateway.upstream.messages import MessagesUpstream
+from tests.bench.bench_paging import table
+
+ACCOUNT = "AC" + "d" * 32
+CREDS = Credentials(ACCOUNT, "sandbox-token")
+SIZE = 50
+
+
+@asynccontextmanager
+async def seeded_sandbox(messages: int) -> AsyncIterator[tuple[TestServer, MessageStore]]:
+    config = dataclasses.replace(Settings(), sandbox_tick=0)
+    app = create_sandbox_app(config, manual=True, max_messages=max(messages, 1) + 10_000)
+    store = app[STORE]
+    seed_account(store, ACCOUNT, messages, end=store._now() - timedelta(hours=1))
+    async with TestServer(app, port=0) as server:
+        yield server, store
+
+
+class Gateway:
+    """A fresh Paginator (a fresh index in its own store) before the sandbox."""
+
+    def __init__(self, base: str, settings: Settings) -> None:
+        self.settings = settings
+        self.store = MemoryStore(1_000_000)
+        self.paginator = Paginator(settings, store=self.store)
+        self._client = UpstreamClient(base)
+        self.adapter = MessagesUpstream(self._client, self.paginator)
+
+    async def __aenter__(self) -> Self:
+        await self._client.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.paginator.close()
+        await self._client.__aexit__(None, None, None)
+
+    async def page(self, number: int) -> tuple[Page | ApiError, float]:
+        t0 = time.perf_counter()
+        try:
+            with request_deadline(self.settings.upstream_timeout):
+                page: Page | ApiError = await self.adapter.list(
+                    CREDS, ACCOUNT, ListQuery(ListFilter(), number, SIZE)
+                )
+        except ApiError as err:
+            page = err
+        return page, time.perf_counter() - t0
+
+    def count_done(self) -> bool:
+        return not self.paginator.counter.busy
+
+    def payload_bytes(self) -> int:
+        prefix = list_prefix((ACCOUNT, ListFilter().cache_key()))
+        data = self.store._data
+        held = 0
+        for key, (value, _expiry) in list(data.items()):
+            if not key.startswith(prefix):
+                continue
+            held += len(key)
+            if isinstance(value, bytes):
+                held += len(value)
+            elif isinstance(value, dict):
+                held += sum(len(k) + len(v) for k, v in value.items())
+            elif isinstance(value, str):
+                held += len(value)
+        return held
+
+
+def describe(result: Page | ApiError) -> tuple[str, str]:
+    if isinstance(result, ApiError):
+        return "-", f"{result.status} ({result.message[:28]}...)"
+    kind = "exact" if result.total_is_exact else "provisional"
+    return str(result.upstream_requests), f"{kind} {result.total}"
+
+
+async def one_config(messages: int, latency: float) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
+    settings = Settings()
+    pages = {"first": 0, "middle": messages // SIZE // 2, "last": max(messages - 1, 0) // SIZE}
+    rows: list[tuple[str, ...]] = []
+    async with seeded_sandbox(messages) as (server, _store):
+        base = str(server.make_url("")).rstrip("/")
+        server.app[LATENCY].seconds = latency
+        label = f"{messages:,} @ {latency * 1000:.0f} ms"
+        # Cold deep pages, each on a fresh index (their counts are stopped afterwards).
+        cold: dict[str, tuple[Page | ApiError, float]] = {}
+        for name in ("middle", "last"):
+            async with Gateway(base, settings) as gw:
+                cold[name] = await gw.page(pages[name])
+        # Cold page 0 starts the count that the rest of this configuration measures.
+        async with Gateway(base, settings) as gw:
+            started = time.perf_counter()
+            cold["first"] = await gw.page(0)
+            while not gw.count_done():
+                await asyncio.sleep(0.05)
+            exact_after = time.perf_counter() - started
+            for name, number in pages.items():
+                warm = await gw.page(number)
+                c_req, c_total = describe(cold[name][0])
+                w_req, w_total = describe(warm[0])
+                rows.append((
+                    label, f"{name} (Page={number})", c_req, f"{cold[name][1] * 1000:.0f}",
+                    c_total, w_req, f"{warm[1] * 1000:.0f}", w_total,
+                ))
+            # Polling: 6 polls a minute, 10 arrivals before each.
+            reads_before = sum(gw.paginator.stats.reads.values())
+            for _ in range(6):
+                _store.seed(ACCOUNT, 10, start=_store._now())
+                await gw.page(0)
+            polled = sum(gw.paginator.stats.reads.values()) - reads_before
+            verify = messages / 1000 / (settings.total_ttl / 60)
+            payload = gw.payload_bytes()
+    summary = (
+        label, f"{exact_after:.1f} s", str(polled), f"{verify:.2f}",
+        f"{payload / 1024:.1f} KiB", f"{payload / max(messages, 1) * 1000:.0f} B",
+    )
+    return rows, summary
+
+
+async def main(sizes: Sequence[int], latencies: Sequence[float]) -> None:
+    print(f"Python {sys.version.split()[0]}, legacy page size {SIZE}, default settings\n")
+    page_rows: list[tuple[str, ...]] = []
+    summaries: list[tuple[str, ...]] = []
+    for messages in sizes:
+        for latency in latencies:
+            rows, summary = await one_config(messages, latency)
+            page_rows += rows
+            summaries.append(summary)
+            print(table("so far", ("account @ latency", "time to exact", "poll req/min",
+                                   "verify req/min", "store per list", "per 1000 msgs"),
+                        summaries), flush=True)
+    print(table(
+        "Per legacy page (req = the page's own upstream requests; ms = wall time)",
+        ("account @ latency", "page", "cold req", "cold ms", "cold total", "warm req",
+         "warm ms", "warm total"),
+        page_rows,
+    ))
+    print(table(
+        "Counting, polling and the store",
+        ("account @ latency", "time to exact", "poll req/min", "verify req/min",
+         "store per list", "per 1000 msgs"),
+        summaries,
+    ))
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,250000,1000000")
+    parser.add_argument("--latencies", default="0,0.15")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    args = _args()
+    asyncio.run(main(
+        [int(s) for s in args.sizes.split(",")], [float(x) for x in args.latencies.split(",")]
+    ))
