@@ -64,10 +64,6 @@ OPERATION = RequestKey("gw.operation", str)
 ACCOUNT_SID = RequestKey("gw.account_sid", str)
 # The Twilio error code of an error answer, if any.
 TWILIO_CODE = RequestKey("gw.twilio_code", object)
-# HTTP status of the last upstream answer and how many upstream requests served this request,
-# where the handler knows better than the trace hooks (a list's walk, the passthrough's hop).
-UPSTREAM_STATUS = RequestKey("gw.upstream_status", int)
-UPSTREAM_REQUESTS = RequestKey("gw.upstream_requests", int)
 # The legacy features the request used (names from gateway.console.features), for the ledger
 # of legacy clients; handlers add to it with gateway.console.features.note().
 LEGACY_FEATURES = RequestKey("gw.legacy_features", frozenset)

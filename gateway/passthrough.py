@@ -131,8 +131,6 @@ async def forward(request: web.Request) -> web.StreamResponse:
         raise to_error(method, Failure(FailureKind.TIMEOUT)) from None
     except (aiohttp.ClientError, OSError):
         raise to_error(method, Failure(FailureKind.BROKEN)) from None
-    request[keys.UPSTREAM_STATUS] = status
-    request[keys.UPSTREAM_REQUESTS] = 1
     return web.Response(body=payload, status=status, headers=headers)
 
 

@@ -1,8 +1,9 @@
 """One middleware for every request: request id, access log line, request metrics.
 
 It is the outermost middleware, so it sees the status the client finally gets, and it reads the
-:mod:`gateway.keys` keys the handlers set (dialect, operation, account, Twilio code, upstream
-figures); upstream figures a handler did not set come from the upstream trace hooks.
+:mod:`gateway.keys` keys the handlers set (dialect, operation, account, Twilio code). Upstream
+figures come by one channel only: the request's :class:`~gateway.observability.context.Observation`,
+which the upstream client and the passthrough's trace hooks add every upstream call to.
 """
 
 from __future__ import annotations
@@ -31,14 +32,12 @@ log = logging.getLogger("gateway.observability")
 _QUIET_DIALECT = "ops"
 
 
-def _upstream(
-    ctx: Mapping[Any, Any], obs: context.Observation
-) -> tuple[int | None, float | None, int]:
-    """Upstream status, seconds and request count: the handler's figures, else the trace's."""
-    status = ctx.get(keys.UPSTREAM_STATUS, obs.upstream_status)
-    seconds = obs.upstream_seconds if obs.upstream_requests else None
-    count = ctx.get(keys.UPSTREAM_REQUESTS, obs.upstream_requests)
-    return status, None if seconds is None else float(seconds), int(count or 0)
+def _upstream(obs: context.Observation) -> tuple[int | None, float | None, int]:
+    """Upstream status, seconds and request count, as the upstream client and the passthrough's
+    trace hooks recorded them on the request's observation (the one channel for them)."""
+    if not obs.upstream_requests:
+        return obs.upstream_status, None, 0
+    return obs.upstream_status, float(obs.upstream_seconds), obs.upstream_requests
 
 
 def _log_access(
@@ -126,7 +125,7 @@ def make_middleware(
                 except Exception:  # a hook's bug must not cost the client its answer
                     log.exception("answer hook %r failed", hook)
             metrics.observe_request(ctx, status, seconds)
-            up = _upstream(ctx, obs)
+            up = _upstream(obs)
             dialect = ctx.get(keys.DIALECT)
             if up[2] and ctx.get(keys.OPERATION) == "list":
                 metrics.observe_list(str(dialect or "none"), up[2])

@@ -72,7 +72,6 @@ async def messages_list(request: web.Request) -> web.Response:
         pairs = dialect_request.query_pairs(request)
         query = parse.parse_list(pairs, settings)
         page = await config[keys.UPSTREAM].list(creds, account_sid, query)
-        request[keys.UPSTREAM_REQUESTS] = page.upstream_requests
         features.note_list(request, pairs, query, page)
         envelope = render.page_record(
             page,

@@ -68,7 +68,6 @@ async def messages_list(request: web.Request) -> web.Response:
         pairs = dialect_request.query_pairs(request)
         query = parse.parse_list(pairs, settings)
         page = await config[keys.UPSTREAM].list(creds, account_sid, query)
-        request[keys.UPSTREAM_REQUESTS] = page.upstream_requests
         features.note_list(request, pairs, query, page)
         attrs = render.page_attributes(
             page, parse.list_path(account_sid, fmt), params.filter_pairs(query.filter)
