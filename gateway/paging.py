@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 
 from gateway import errors
-from gateway.config import ConfigError, Settings
+from gateway.config import Settings
 from gateway.cursor_cache import ListKey, PagingIndex
 from gateway.legacy_page import MAX_UPSTREAM_PAGE, num_pages
 from gateway.model import ListFilter, ListQuery, Page
@@ -59,13 +59,6 @@ class Paginator:
         self, settings: Settings, *, store: StateStore | None = None,
         wall: WallClock = time.time,
     ) -> None:
-        if not 0 <= settings.upstream_page_size <= MAX_UPSTREAM_PAGE:
-            raise ConfigError(
-                "setting 'upstream_page_size' (GATEWAY_UPSTREAM_PAGE_SIZE): "
-                f"{settings.upstream_page_size} is not within 0..{MAX_UPSTREAM_PAGE}"
-            )
-        if settings.total_bound < 1 or settings.cursor_cache_size < 1:
-            raise ConfigError("settings 'total_bound' and 'cursor_cache_size' must be >= 1")
         self.policy = PagingPolicy(
             mode=settings.total_mode, bound=settings.total_bound,
             bound_as_total=settings.paging_bound_as_total, chunk=settings.upstream_page_size,

@@ -17,11 +17,11 @@ from redis.asyncio.connection import parse_url
 
 from gateway.callbacks.accounts import load_accounts
 from gateway.config.settings import ConfigError, Settings
-from gateway.console.settings import validate_console_settings
+from gateway.console.settings import parse_date, sunset_date
 from gateway.state.url import mask_url, scheme_of
 from gateway.tls import TlsError, check_pair
 
-# Shorter keys would make the callback tokens guessable.
+# Shorter keys would make the callback tokens guessable; shorter console tokens, guessable too.
 MIN_KEY_LENGTH = 16
 # One SANDBOX_SEED entry: an AccountSid and a message count.
 _SEED_PAIR = re.compile(r"AC[0-9a-fA-F]{32}:[0-9]{1,8}")
@@ -167,4 +167,29 @@ def check(s: Settings) -> None:
     _check_forms(s)
     _check_tls(s)
     _check_between(s)
-    validate_console_settings(s)
+    _check_console(s)
+
+
+def _check_console(s: Settings) -> None:
+    if s.console_token and len(s.console_token) < MIN_KEY_LENGTH:
+        raise ConfigError(
+            f"setting 'console_token' (GATEWAY_CONSOLE_TOKEN) must be at least "
+            f"{MIN_KEY_LENGTH} characters"
+        )
+    sunset = sunset_date(s)
+    deprecation = parse_date("deprecation_date", "GATEWAY_DEPRECATION_DATE", s.deprecation_date)
+    if sunset and deprecation and deprecation > sunset:
+        raise ConfigError(
+            "setting 'deprecation_date' (GATEWAY_DEPRECATION_DATE) is after 'sunset' "
+            "(RFC 9745: a resource is deprecated no later than its sunset)"
+        )
+    link = urlsplit(s.sunset_link)
+    if link.scheme not in ("http", "https") or not link.hostname:
+        raise ConfigError(
+            f"setting 'sunset_link' (GATEWAY_SUNSET_LINK): {s.sunset_link!r} is not an "
+            "http(s) URL"
+        )
+    if s.console_on_ops_port and not s.metrics_port:
+        raise ConfigError(
+            "setting 'console_on_ops_port' (GATEWAY_CONSOLE_ON_OPS_PORT) needs --metrics-port"
+        )

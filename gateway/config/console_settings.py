@@ -34,22 +34,26 @@ class ConsoleSettings:
         5.0,
         "GATEWAY_LEDGER_FLUSH_INTERVAL",
         "Seconds between two flushes of this process's ledger counts to the state store.",
+        low=0.05,  # below it, a flush would be a store round trip per burst of requests
     )
     ledger_retention_days: int = _opt(
         8,
         "GATEWAY_LEDGER_RETENTION_DAYS",
         "Days the ledger keeps its daily counts and first/last-seen times (1..400).",
+        low=1, high=400,
     )
     ledger_max_accounts: int = _opt(
         1000,
         "GATEWAY_LEDGER_MAX_ACCOUNTS",
         "Most accounts the ledger tracks; further accounts count as 'other'.",
+        low=1,
     )
     ledger_max_clients: int = _opt(
         20,
         "GATEWAY_LEDGER_MAX_CLIENTS",
         "Most clients (normalised User-Agents) the ledger tracks per account; further ones "
         "count as 'other'.",
+        low=1,
     )
     ledger_client_address: bool = _opt(
         False,

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import pytest
 
 from gateway.config import ConfigError, Settings
+from gateway.config.checks import check
 from gateway.model import ApiError, ListFilter, ListQuery, Message
 from gateway.paging import Paginator
 from tests.paging.conftest import ACCOUNT_A, ACCOUNT_B, FakeClock, FakeUpstream, make_message
@@ -334,7 +335,8 @@ async def test_invalid_query_is_a_400_not_a_crash(upstream: FakeUpstream) -> Non
 
 
 def test_bad_paging_settings_are_config_errors() -> None:
+    # Checked once, with every other setting, before anything is built from them.
     with pytest.raises(ConfigError, match="upstream_page_size"):
-        Paginator(settings(upstream_page_size=1001))
+        check(settings(upstream_page_size=1001))
     with pytest.raises(ConfigError, match="total_bound"):
-        Paginator(settings(total_bound=0))
+        check(settings(total_bound=0))
