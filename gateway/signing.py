@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 Params = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -57,3 +57,12 @@ def validate_signature(
         hmac.compare_digest(compute_signature(auth_token, variant, pairs), signature)
         for variant in _port_variants(url)
     )
+
+
+def with_query(url: str, params: Iterable[tuple[str, str]]) -> str:
+    """``url`` with ``params`` appended to its query, as Twilio builds a GET webhook URL."""
+    pairs = list(params)
+    if not pairs:
+        return url
+    return url + ("&" if "?" in url else "?") + urlencode(pairs)
+

@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 import aiohttp
 
 from gateway import USER_AGENT
-from gateway.callbacks.urls import UrlRefused, check_legacy_url, with_query
+from gateway.callbacks.urls import UrlRefused, check_legacy_url
 from gateway.destination_policy import refused_by_policy
-from gateway.signing import compute_signature
+from gateway.signing import compute_signature, with_query
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from gateway.destination_policy import DestinationRefused, check_host
 
@@ -59,10 +59,3 @@ def check_legacy_url(url: str, allowed: Sequence[str], *, allow_private: bool = 
 
 def gateway_url(public_url: str, path: str, token: str) -> str:
     return public_url.rstrip("/") + path + token
-
-
-def with_query(url: str, params: Sequence[tuple[str, str]]) -> str:
-    """``url`` with ``params`` appended to its query, as Twilio builds a GET webhook URL."""
-    if not params:
-        return url
-    return url + ("&" if "?" in url else "?") + urlencode(list(params))

@@ -14,7 +14,7 @@ from aiohttp import BasicAuth, hdrs, web
 from gateway import errors
 from gateway.model import ACCOUNT_SID, ApiError
 
-_CHALLENGE = {"WWW-Authenticate": 'Basic realm="Twilio API"'}
+_CHALLENGE = {"WWW-Authenticate": errors.BASIC_CHALLENGE}
 
 
 def _denied(message: str = "Authenticate") -> ApiError:

@@ -22,7 +22,6 @@ from gateway.sandbox.segments import num_segments
 # Sort key: ascending = oldest first; lists walk it backwards. Microseconds keep it exact.
 SortKey = tuple[int, int, int]
 
-FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "received", "canceled", "read"})
 
 
 def new_sid(prefix: str) -> str:

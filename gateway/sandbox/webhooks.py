@@ -12,12 +12,12 @@ import logging
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
 from gateway.destination_policy import DestinationRefused, check_host
-from gateway.signing import compute_signature
+from gateway.signing import compute_signature, with_query
 
 log = logging.getLogger("gateway.sandbox.webhooks")
 
@@ -54,12 +54,6 @@ def safe_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def with_query(url: str, params: Pairs) -> str:
-    if not params:
-        return url
-    return url + ("&" if urlsplit(url).query else "?") + urlencode(list(params))
 
 
 class WebhookSender:
