@@ -4,9 +4,10 @@ Every setting is declared once, as a field of :class:`Settings`, with its enviro
 its command-line flag, its help text and its bounds in the field's metadata. The CLI, the
 loader (:mod:`gateway.config.load`), the checks (:mod:`gateway.config.checks`) and the docs are
 all generated from that one declaration, so a setting cannot be documented in one place and
-missing from another. The sections declared in modules of their own (:mod:`.state_settings`,
-:mod:`.console_settings`) are bases of :class:`Settings`, so that no module passes 400 lines;
-these and :mod:`.option` import nothing from the package but the leaf :mod:`gateway.state.url`.
+missing from another. The sections declared in modules of their own (:mod:`.paging_settings`,
+:mod:`.state_settings`, :mod:`.console_settings`) are bases of :class:`Settings`, so that no
+module passes 400 lines; these and :mod:`.option` import nothing from the package but the leaf
+:mod:`gateway.state.url`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any
 
-from gateway.config import paging_fields
 from gateway.config.console_settings import ConsoleSettings
 from gateway.config.option import ConfigError
 from gateway.config.option import opt as _opt
+from gateway.config.paging_settings import PagingSettings
 from gateway.config.state_settings import StateSettings
 
 __all__ = ["ConfigError", "Settings", "setting_fields"]
@@ -26,7 +27,7 @@ __all__ = ["ConfigError", "Settings", "setting_fields"]
 
 # The sections declared apart are bases; their fields are listed after these (setting_fields).
 @dataclass(frozen=True, slots=True)
-class Settings(ConsoleSettings, StateSettings):
+class Settings(ConsoleSettings, StateSettings, PagingSettings):
     # --- listening -------------------------------------------------------------------------
     host: str = _opt("127.0.0.1", "GATEWAY_HOST", "Address to listen on.")
     port: int = _opt(8080, "GATEWAY_PORT", "TCP port to listen on.", low=0, high=65535)
@@ -175,23 +176,6 @@ class Settings(ConsoleSettings, StateSettings):
         "IANA time zone to render legacy dates in (e.g. America/Los_Angeles); empty keeps the "
         "upstream's GMT (+0000).",
     )
-
-    # --- paging (declared in gateway/config/paging_fields.py) ---------------------------
-    total_mode: str = paging_fields.TOTAL_MODE
-    total_bound: int = paging_fields.TOTAL_BOUND
-    total_ttl: float = paging_fields.TOTAL_TTL
-    cursor_cache_size: int = paging_fields.CURSOR_CACHE_SIZE
-    cursor_ttl: float = paging_fields.CURSOR_TTL
-    upstream_page_size: int = paging_fields.UPSTREAM_PAGE_SIZE
-
-    # --- paging at scale (issue 18) ---
-    paging_wait: float = paging_fields.PAGING_WAIT
-    paging_max_requests: int = paging_fields.PAGING_MAX_REQUESTS
-    paging_account_rps: int = paging_fields.PAGING_ACCOUNT_RPS
-    paging_count_concurrency: int = paging_fields.PAGING_COUNT_CONCURRENCY
-    paging_bound_as_total: bool = paging_fields.PAGING_BOUND_AS_TOTAL
-    sandbox_latency: float = paging_fields.SANDBOX_LATENCY
-    sandbox_seed: str = paging_fields.SANDBOX_SEED
 
     # --- callbacks and inbound webhooks ----------------------------------------------------
     public_url: str = _opt(
@@ -371,7 +355,7 @@ class Settings(ConsoleSettings, StateSettings):
 
 def setting_fields() -> tuple[dataclasses.Field[Any], ...]:
     """Every setting in the order the docs and the CLI list them: this module's sections, then
-    the sections declared apart (shared state, migration console)."""
+    the sections declared apart (paging, shared state, migration console)."""
     every = fields(Settings)
     own = Settings.__annotations__
     return (*(f for f in every if f.name in own), *(f for f in every if f.name not in own))
