@@ -16,6 +16,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.observability.logs import configure_logging, mask_number, mask_path, mask_text
 from tests.ops.conftest import ACCOUNT, AUTH, TOKEN, FakeUpstream
+from tests.support.logcapture import captured_logging
 
 LIST = f"/2008-08-01/Accounts/{ACCOUNT}/SMS/Messages"
 BODY = "meet me at the old mill, the code is 7731"
@@ -23,17 +24,8 @@ BODY = "meet me at the old mill, the code is 7731"
 
 @pytest.fixture
 def log_stream() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    stream = io.StringIO()
-    configure_logging("DEBUG", "json", True, stream)
-    yield stream
-    for h in list(root.handlers):
-        root.removeHandler(h)
-    for h in saved[0]:
-        root.addHandler(h)
-    root.setLevel(saved[1])
-    logging.getLogger("aiohttp.access").disabled = False
+    with captured_logging("json") as stream:
+        yield stream
 
 
 def records(stream: io.StringIO) -> list[dict[str, object]]:

@@ -4,9 +4,12 @@ gateway runs on in production (pytest-asyncio's loop-factory hook parametrizes t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 
 import pytest
+
+from gateway.upstream.transport import Pool
 
 
 def pytest_asyncio_loop_factories(
@@ -21,3 +24,21 @@ def pytest_asyncio_loop_factories(
         return factories
     factories["uvloop"] = uvloop.new_event_loop
     return factories
+
+
+MakePool = Callable[..., Pool]
+
+
+@pytest.fixture
+async def pools() -> AsyncIterator[MakePool]:
+    """Pools made by a test, closed after it."""
+    made: list[Pool] = []
+
+    def make(base_url: str, **kwargs: Any) -> Pool:
+        pool = Pool(base_url, **kwargs)
+        made.append(pool)
+        return pool
+
+    yield make
+    for pool in made:
+        await pool.close()

@@ -4,31 +4,18 @@ answer's head is bounded in size and header count; HEAD is refused before anythi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 from gateway.upstream.transport import Broken, Pool
+from tests.transport.conftest import MakePool
 from tests.transport.raw_upstream import RawServer, Request, answer
 
 Reader = asyncio.StreamReader
 Writer = asyncio.StreamWriter
-MakePool = Callable[..., Pool]
 
 
-@pytest.fixture
-async def pools() -> AsyncIterator[MakePool]:
-    made: list[Pool] = []
-
-    def make(base_url: str, **kwargs: Any) -> Pool:
-        pool = Pool(base_url, **kwargs)
-        made.append(pool)
-        return pool
-
-    yield make
-    for pool in made:
-        await pool.close()
 
 
 async def _call(pool: Pool, method: str = "POST", body: bytes | None = b"To=1") -> Any:

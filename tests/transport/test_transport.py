@@ -16,8 +16,7 @@ import struct
 import time
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 import pytest
 import trustme
@@ -28,11 +27,11 @@ from gateway.model import Credentials
 from gateway.upstream.http import UpstreamClient
 from gateway.upstream.retry import RetryPolicy
 from gateway.upstream.transport import Answer, Broken, Pool, TimedOut, TooLarge, Unreachable
+from tests.transport.conftest import MakePool
 from tests.transport.raw_upstream import Connection, RawServer, Request, answer
 
 Reader = asyncio.StreamReader
 Writer = asyncio.StreamWriter
-MakePool = Callable[..., Pool]
 MakeServer = Callable[..., Awaitable[TestServer]]
 
 CREDS = Credentials("AC" + "1" * 32, "token")
@@ -46,18 +45,6 @@ async def _on_the_loop_asked_for(request: pytest.FixtureRequest) -> None:
     assert type(asyncio.get_running_loop()).__module__.split(".")[0] == wanted
 
 
-@pytest.fixture
-async def pools() -> AsyncIterator[MakePool]:
-    made: list[Pool] = []
-
-    def make(base_url: str, **kwargs: Any) -> Pool:
-        pool = Pool(base_url, **kwargs)
-        made.append(pool)
-        return pool
-
-    yield make
-    for pool in made:
-        await pool.close()
 
 
 def call(
