@@ -22,6 +22,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from tests.support.rawhttp import split_answer
+
 ACCOUNT = "AC" + "5" * 32
 AUTH_TOKEN = "adv-auth-token-9f8e7d6c5b4a3f2e"
 KEY = "adversarial-signing-key-0123456789"
@@ -137,15 +139,10 @@ def exchange(port: int, data: bytes, timeout: float = 5.0) -> Response | None:
     raw = b"".join(chunks)
     if not raw:
         return None
-    head, _, body = raw.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
+    status, headers, body = split_answer(raw)
     if headers.get("transfer-encoding", "").lower() == "chunked":
         body = _dechunk(body)
-    return Response(int(lines[0].split()[1]), headers, body)
+    return Response(status, headers, body)
 
 
 def _dechunk(data: bytes) -> bytes:

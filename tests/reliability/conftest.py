@@ -23,6 +23,7 @@ from gateway.upstream.messages import MessagesUpstream
 from gateway.upstream.retry import RetryPolicy
 from tests.reliability.faulty_upstream import FaultyUpstream
 from tests.support.auth import basic_header
+from tests.support.rawhttp import split_answer
 
 ACCOUNT = "AC" + "0" * 32
 CREDS = Credentials(ACCOUNT, "secret-auth-token-0123")
@@ -170,13 +171,8 @@ async def raw_http(host: str, port: int, data: bytes, timeout: float = 5.0) -> R
             await writer.wait_closed()
     if not raw:
         return None
-    head, _, body = raw.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return RawResponse(int(lines[0].split()[1]), headers, body)
+    status, headers, body = split_answer(raw)
+    return RawResponse(status, headers, body)
 
 
 def basic(user: str = ACCOUNT, password: str = CREDS.password) -> str:
