@@ -13,7 +13,9 @@ fresh one after a recount) the store holds:
   to continue from), whether it reached the end (``done``) and when. Written by the one
   process that holds the list's count claim.
 - ``cp``: sparse checkpoints, upstream cursors by stored offset, in a hash by bucket
-  (``offset // BUCKET``); a count files one per upstream page, so any offset is one read away.
+  (``offset // BUCKET``, up to ``PER_BUCKET`` a bucket); a count files one per upstream page of
+  ``COUNT_STEP``, so any offset has one at most ``COUNT_STEP - 1`` before it: a legacy page of
+  up to 50 (and the one message more that tells whether more follow) is one read from there.
 
 Upstream cursors are positions *after a given message* (Twilio's PageToken and the sandbox's
 alike): they stay valid when messages arrive at the head, which only shifts offsets by
@@ -37,7 +39,12 @@ Clock = Callable[[], float]
 # (account sid, ListFilter.cache_key())
 ListKey = tuple[str, tuple[str, ...]]
 
-BUCKET = 1000
+# Counts read this many messages a page: 1000 (the most upstream gives) less the default legacy
+# page of 50 and its look-ahead, so a default page is always one read from a checkpoint.
+COUNT_STEP = 949
+BUCKET = COUNT_STEP
+# Checkpoints kept per bucket (counts, walks and segment starts may each file one).
+PER_BUCKET = 4
 # Lists whose generation a process remembers (a miss costs one more store round trip).
 GENERATIONS_KEPT = 10_000
 # How many of the list's first sids the head state keeps: finding any of them in a fresh head
@@ -92,11 +99,21 @@ class Count:
     # unknown): the count's pace, for a provisional total (gateway.paging_estimate).
     newest: float = 0.0
     last: float = 0.0
+    # Messages counted further down the list by segments not joined yet
+    # (gateway.paging_segments): with ``n``, how far the count has got.
+    ahead: int = 0
+    ahead_span: float = 0.0  # seconds of the list's time those segments have read
+
+    @property
+    def seen(self) -> int:
+        return self.n + self.ahead
 
     def encode(self) -> bytes:
         return json.dumps(
-            {"n": self.n, "t": self.next, "d": self.done, "f": self.finished_at,
-             "c": self.capped, "h": self.newest, "l": self.last}
+            # Floats as floats: the stored bytes are compared on every compare-and-set.
+            {"n": self.n, "t": self.next, "d": self.done, "f": float(self.finished_at),
+             "c": self.capped, "h": float(self.newest), "l": float(self.last),
+             "a": self.ahead, "s": float(self.ahead_span)}
         ).encode()
 
     @staticmethod
@@ -108,7 +125,8 @@ class Count:
         return Count(
             data["n"], token if isinstance(token, str) else None, bool(data.get("d")),
             float(data.get("f") or 0.0), bool(data.get("c")), float(data.get("h") or 0.0),
-            float(data.get("l") or 0.0),
+            float(data.get("l") or 0.0), data["a"] if isinstance(data.get("a"), int) else 0,
+            float(data.get("s") or 0.0),
         )
 
 
@@ -129,6 +147,32 @@ def _json(raw: bytes | None) -> Any:
         return json.loads(raw)
     except ValueError:
         return None
+
+
+def _points(raw: bytes) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    for line in raw.decode().split("\n"):
+        offset, _, token = line.partition("\t")
+        try:
+            out.append((int(offset), token))
+        except ValueError:
+            continue
+    return out
+
+
+def thin(points: list[tuple[int, str]], end: int, most: int) -> list[tuple[int, str]]:
+    """At most ``most`` of a bucket's checkpoints (sorted by offset; the bucket ends before
+    ``end``): the lowest is always kept (it covers the bucket's start), then whichever removal
+    leaves the smallest gap goes first, so no offset ends up further from a checkpoint than it
+    must."""
+    points = list(points)
+    while len(points) > most:
+        def gap(i: int) -> int:
+            after = points[i + 1][0] if i + 1 < len(points) else end
+            return after - points[i - 1][0]
+
+        del points[min(range(1, len(points)), key=gap)]
+    return points
 
 
 def list_prefix(key: ListKey) -> str:
@@ -231,16 +275,7 @@ class PagingIndex:
         raws = await self.store.hash_get(
             self._k(key, generation, "cp"), [str(b) for b in buckets]
         )
-        out: list[tuple[int, str]] = []
-        for raw in raws:
-            if raw is None:
-                continue
-            offset, _, token = raw.decode().partition("\t")
-            try:
-                out.append((int(offset), token))
-            except ValueError:
-                continue
-        return out
+        return [cp for raw in raws if raw is not None for cp in _points(raw)]
 
     async def nearest(
         self, key: ListKey, generation: str, stored: int
@@ -258,23 +293,26 @@ class PagingIndex:
         return None
 
     async def file(self, key: ListKey, generation: str, points: Sequence[tuple[int, str]]) -> None:
-        """Remember cursors by stored offset, one per bucket: the lowest offset in a bucket
-        wins, so a bucket's checkpoint always covers the bucket's start within one read."""
+        """Remember cursors by stored offset, up to ``PER_BUCKET`` a bucket, keeping those
+        that leave the smallest gaps."""
         if not points:
             return
-        best: dict[int, tuple[int, str]] = {}
+        fresh: dict[int, dict[int, str]] = {}
         for offset, token in points:
-            bucket = offset // BUCKET
-            if bucket not in best or offset < best[bucket][0]:
-                best[bucket] = (offset, token)
-        known = {
-            cp[0] // BUCKET: cp[0] for cp in await self.checkpoints(key, generation, list(best))
-        }
-        values = {
-            str(bucket): f"{offset}\t{token}".encode()
-            for bucket, (offset, token) in best.items()
-            if bucket not in known or offset < known[bucket]
-        }
+            fresh.setdefault(offset // BUCKET, {}).setdefault(offset, token)
+        buckets = list(fresh)
+        raws = await self.store.hash_get(
+            self._k(key, generation, "cp"), [str(b) for b in buckets]
+        )
+        values: dict[str, bytes] = {}
+        for bucket, raw in zip(buckets, raws, strict=True):
+            known = dict(_points(raw)) if raw is not None else {}
+            merged = {**fresh[bucket], **known}
+            if len(merged) == len(known):
+                continue  # nothing new
+            kept = thin(sorted(merged.items()), (bucket + 1) * BUCKET, PER_BUCKET)
+            if [o for o, _ in kept] != sorted(known):
+                values[str(bucket)] = "\n".join(f"{o}\t{t}" for o, t in kept).encode()
         if values:
             await self.store.hash_set(self._k(key, generation, "cp"), values, self.ttl)
             self.filed += len(values)

@@ -72,7 +72,9 @@ class Paginator:
         self._fallback = PagingIndex(self.local, settings.cursor_ttl)
         self._shared_down_until = 0.0
         self.rate = AccountRate(self.local, settings.paging_account_rps, self.stats, wall)
-        self.counter = Counter(settings.paging_count_concurrency, wall)
+        self.counter = Counter(
+            settings.paging_count_concurrency, wall, settings.paging_count_parallel
+        )
 
     async def close(self) -> None:
         await self.counter.close()

@@ -1,11 +1,13 @@
 """Counting a list in the background: a count outlives the request that started it.
 
-A count walks one generation of a list from where its stored progress stands, at the largest
-upstream page size, filing a checkpoint per page and saving its progress after each page, so a
-count that stops (the process exits, upstream fails) resumes where it was, on any replica. At
-most one process counts a list's generation at a time (a store claim, extended after every
-page); per process at most ``concurrency`` counts run per account. The task runs outside any
-request's context, so no request's time budget cuts it short.
+A count walks one generation of a list from where its stored progress stands, filing a
+checkpoint per upstream page and saving its progress after each page, so a count that stops
+(the process exits, upstream fails) resumes where it was, on any replica. Beside that walk,
+up to ``parallel - 1`` segments further down the list are counted at the same time
+(:mod:`gateway.paging_segments`). At most one process counts a list's generation at a time (a
+store claim, extended after every page); per process at most ``concurrency`` counts run per
+account. The task runs outside any request's context, so no request's time budget cuts it
+short.
 """
 
 from __future__ import annotations
@@ -14,21 +16,19 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 
 from gateway.cursor_cache import HEAD_SIDS, Count, Head, ListKey, PagingIndex
 from gateway.model import ApiError, ListFilter
-from gateway.paging_estimate import day_start, oldest_day, probe_filter, when
+from gateway.paging_estimate import when
+from gateway.paging_segments import SegmentedCount
 from gateway.paging_walk import GuardedFetch, WalkCut
 from gateway.state.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 MAX_PAGE = 1000
-# Seconds a count runs before its oldest-day probe starts.
-PROBE_DELAY = 1.0
 # A claim outlives one upstream read with its retries; it is extended after every page.
 CLAIM_TTL = 45.0
 
@@ -49,8 +49,11 @@ class Job:
 class Counter:
     """Runs counts as background tasks and tells waiting requests about their progress."""
 
-    def __init__(self, concurrency: int, wall: WallClock = time.time) -> None:
+    def __init__(
+        self, concurrency: int, wall: WallClock = time.time, parallel: int = 1
+    ) -> None:
         self._concurrency = concurrency
+        self._parallel = parallel
         self._wall = wall
         self._running: dict[tuple[ListKey, str], asyncio.Task[None]] = {}
         # Per account: its semaphore and how many tasks use it, dropped at zero.
@@ -127,14 +130,9 @@ class Counter:
                 claim = await index.claim(job.key, job.generation, CLAIM_TTL)
                 if claim is None:
                     return  # another process counts this list
-                probe = asyncio.get_running_loop().create_task(
-                    self._probe_oldest(index, job, make_fetch)
-                )
                 try:
-                    await self._count(index, job, make_fetch(account, job.filter, "count"), claim)
+                    await self._count(index, job, make_fetch, claim)
                 finally:
-                    probe.cancel()
-                    await asyncio.gather(probe, return_exceptions=True)
                     await index.release(job.key, job.generation, claim)
         except (ApiError, StoreUnavailable, WalkCut, OSError) as exc:
             # The progress so far stays in the store; the next request resumes the count.
@@ -148,41 +146,32 @@ class Counter:
                 self._slots[account] = (slots, users - 1)
 
     async def _count(
-        self, index: PagingIndex, job: Job, fetch: GuardedFetch, claim: str
+        self, index: PagingIndex, job: Job, make_fetch: MakeFetch, claim: str
     ) -> None:
         key, generation = job.key, job.generation
-        state = (await index.load(key, generation)).count
+        snap = await index.load(key, generation)
+        state = snap.count
         if state is None:
-            state = await self._first_page(index, job, fetch)
+            state = await self._first_page(index, job, make_fetch(key[0], job.filter, "count"))
             if state is None:
                 return
-        while not state.done:
-            if job.limit is not None and state.n >= job.limit:
-                capped = Count(
-                    state.n, state.next, False, 0.0, capped=True, newest=state.newest,
-                    last=state.last,
-                )
-                await index.save_count(key, generation, state, capped)
-                return
-            try:
-                items, nxt = await fetch(MAX_PAGE, state.next)
-            except WalkCut:
-                # A chain that loops is counted as far as it made sense.
-                nxt, items = None, []
-            n = state.n + len(items)
-            if nxt is not None:
-                await index.file(key, generation, [(n, nxt)])
-            new = Count(
-                n, nxt, nxt is None, self._wall() if nxt is None else 0.0,
-                newest=state.newest, last=when(items[-1]) if items else state.last,
-            )
-            if not await index.save_count(key, generation, state, new):
-                return  # someone else moved this count on (a lapsed claim): let them
-            state = new
+
+        async def save(old: Count, new: Count, points: Sequence[tuple[int, str]]) -> bool:
+            await index.file(key, generation, points)
+            if not await index.save_count(key, generation, old, new):
+                return False
             self._signal(key, generation)
-            if not await index.extend(key, generation, claim, CLAIM_TTL):
-                return
-        if job.promote_from is not None:
+            return await index.extend(key, generation, claim, CLAIM_TTL)
+
+        def fetch_for(flt: ListFilter, purpose: str) -> GuardedFetch:
+            return make_fetch(key[0], flt, purpose)
+
+        counting = SegmentedCount(
+            index, key, generation, job.filter, job.limit, fetch_for, save, self._wall,
+            self._parallel, snap.oldest,
+        )
+        state = await counting.run(state)
+        if state.done and job.promote_from is not None:
             await index.promote(key, job.promote_from, generation)
         self._signal(key, generation)
 
@@ -212,23 +201,3 @@ class Counter:
         if not await index.start_count(job.key, job.generation, count):
             return None
         return count
-
-    async def _probe_oldest(self, index: PagingIndex, job: Job, make_fetch: MakeFetch) -> None:
-        """Find the list's oldest day beside the count, once, for provisional totals; only
-        for a count still running after PROBE_DELAY (a short list needs no estimate)."""
-        await asyncio.sleep(PROBE_DELAY)
-        snap = await index.load(job.key, job.generation)
-        if snap.oldest is not None or snap.count is None or snap.count.done:
-            return
-        account = job.key[0]
-
-        async def exists(day: date) -> bool:
-            fetch = make_fetch(account, probe_filter(job.filter, day), "estimate")
-            items, _ = await fetch(1, None)
-            return bool(items)
-
-        try:
-            day = await oldest_day(job.filter, snap.count.last, exists)
-        except (ApiError, WalkCut, OSError):
-            return  # the estimate stays the plain one
-        await index.set_oldest(job.key, job.generation, day_start(day))

@@ -189,6 +189,7 @@ class PageRequest:
         if count is not None and count.done:
             self._maybe_verify(snap, count)
             return Total(count.n + head.added, exact=True)
+        first: tuple[float, int] | None = None  # (when, how far) the count was first seen
         while not self._settled(count):
             self.counted = True
             self._ensure_count(head)
@@ -196,9 +197,12 @@ class PageRequest:
             if now >= self.until:
                 break
             mark = self.counter.mark(self.key, snap.generation)
-            count = (await self.index.load(self.key, snap.generation)).count
-            if self._settled(count):
+            seen = await self.index.load(self.key, snap.generation)
+            count = seen.count
+            if self._settled(count) or self._hopeless(count, seen.oldest, now, first):
                 break
+            if first is None and count is not None:
+                first = (now, count.seen)
             await self.counter.wait_progress(
                 self.key, snap.generation, mark, min(0.25, self.until - now)
             )
@@ -212,8 +216,25 @@ class PageRequest:
             return Total(counted, exact=False)
         if count is None:
             return Total(provisional(counted), exact=False)
-        estimate = provisional_total(counted, count.newest, count.last, oldest, MAX_PAGE)
+        estimate = provisional_total(
+            count.seen + head.added, count.newest, count.last, oldest, MAX_PAGE, count.ahead_span
+        )
         return Total(estimate, exact=False)
+
+    def _hopeless(
+        self, count: Count | None, oldest: float | None, now: float,
+        first: tuple[float, int] | None,
+    ) -> bool:
+        """Whether the count, at its pace so far (over a second at least), will not be done
+        before this request must answer: then the provisional total is answered at once."""
+        if count is None or first is None or now - first[0] < 1.0 or count.seen <= first[1]:
+            return False
+        pace = (count.seen - first[1]) / (now - first[0])
+        # The estimate without its margin: the time the count most likely still needs.
+        estimate = provisional_total(
+            count.seen, count.newest, count.last, oldest, 0, count.ahead_span, factor=1.0
+        )
+        return (estimate - count.seen) / pace > self.until - now
 
     def _ensure_count(self, head: _Head) -> None:
         generation = head.snap.generation
@@ -289,12 +310,14 @@ class PageRequest:
             now = time.monotonic()
             if now >= self.reach_until:
                 break
-            counted = count.n if count else 0
+            # How far the count has got, its segments further down included: they join the
+            # count's offsets as it reaches them.
+            counted = count.seen if count else 0
             if first is None:
                 first = (now, counted)
             elif now - first[0] >= 1.0 and counted > first[1]:
                 pace = (counted - first[1]) / (now - first[0])
-                eta = (self.start - head.added - counted) / pace
+                eta = max(self.start - head.added - counted, 0) / pace
                 if eta > self.reach_until - now:
                     break  # not within this request: say so now, with when to come back
             self._ensure_count(head)

@@ -62,16 +62,14 @@ class PagingSettings:
         low=0, high=1000,
     )
 
-    # --- paging at scale (issue 18) ---
-
-
     # --- paging at scale (issue 18) -----------------------------------------------------
     paging_wait: float = _opt(
-        5.0,
+        25.0,
         "GATEWAY_PAGING_WAIT",
-        "Seconds a legacy list request waits for a running background count (or for the count "
-        "to reach a deep page) before answering with a provisional total; always within "
-        "--upstream-timeout. See docs/paging.md.",
+        "Seconds a legacy list request waits for a running background count to be done before "
+        "answering with a provisional total (an estimate); always within --upstream-timeout "
+        "less a second, and not at all once the count's pace says it cannot be done in time. "
+        "See docs/paging.md.",
         low=0,
     )
 
@@ -96,6 +94,15 @@ class PagingSettings:
         "GATEWAY_PAGING_COUNT_CONCURRENCY",
         "Most background list counts one process runs at a time per account.",
         low=1,
+    )
+
+    paging_count_parallel: int = _opt(
+        8,
+        "GATEWAY_PAGING_COUNT_PARALLEL",
+        "Upstream reads one list's count makes at once: the count walks from the list's head "
+        "and, beside it, segments further down that start at DateSent days (docs/paging.md, "
+        "'Counting in segments'). 1 counts with one walk.",
+        low=1, high=32,
     )
 
     paging_bound_as_total: bool = _opt(

@@ -82,22 +82,23 @@ async def test_checkpoints_make_any_page_two_reads(upstream: FakeUpstream) -> No
     fill(upstream, 5000)
     paginator = Paginator(settings())
     cold = await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), upstream.fetch)
-    # The page reads chunk 0 from the head; the background count continues from its cursor:
-    # 5 chunks of 1000 in all, one pass over the list.
-    assert cold.upstream_requests == 1 and len(upstream.calls) == 5
-    assert paginator.stats.reads == {"head": 1, "count": 4}
-    assert {size for size, _ in upstream.calls} == {1000}
+    # The page reads chunk 0 from the head; the background count continues from its cursor
+    # in reads of 949 (so that checkpoints are at most 949 apart): one pass over the list.
+    assert cold.upstream_requests == 1 and len(upstream.calls) == 6
+    assert paginator.stats.reads == {"head": 1, "count": 5}
+    assert [size for size, _ in upstream.calls] == [1000] + [949] * 5
     assert (cold.total, cold.total_is_exact) == (5000, True)
     upstream.calls.clear()
     last = await paginator.page(ACCOUNT_A, ListQuery(page=99, page_size=50), upstream.fetch)
-    # The head (nothing arrived), then one read from the checkpoint at 4000, up to the page.
+    # The head (nothing arrived), then one read from the checkpoint at 4796, up to the page.
     assert last.upstream_requests == 2
-    assert upstream.calls == [(50, None), (1000, f"after:{upstream.messages[3999].sid}")]
+    assert upstream.calls == [(50, None), (204, f"after:{upstream.messages[4795].sid}")]
     assert [m.sid for m in last.messages] == [m.sid for m in upstream.messages[4950:]]
-    # Another legacy page size reuses the same checkpoints.
+    # Another legacy page size reuses the same checkpoints: a page of 1000 from the one at
+    # 1949 is two reads (the goal: at most three requests for num=1000).
     upstream.calls.clear()
     mid = await paginator.page(ACCOUNT_A, ListQuery(page=2, page_size=1000), upstream.fetch)
-    assert mid.upstream_requests == 2 and mid.start == 2000
+    assert mid.upstream_requests == 3 and mid.start == 2000
     assert [m.sid for m in mid.messages] == [m.sid for m in upstream.messages[2000:3000]]
 
 
@@ -204,9 +205,9 @@ async def test_bounded_mode_counts_at_most_the_bound(upstream: FakeUpstream) -> 
     fill(upstream, 5000)
     paginator = Paginator(settings(total_mode="bounded", total_bound=1500))
     first = await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), upstream.fetch)
-    # Chunk 0, then the count's chunk 1 reaches 2000 >= 1500 and stops. The total is
+    # Chunk 0, then the count's next read reaches 1949 >= 1500 and stops. The total is
     # provisional and errs high (twice what was counted): never presented as exact.
-    assert (first.total, first.num_pages, first.total_is_exact) == (4000, 80, False)
+    assert (first.total, first.num_pages, first.total_is_exact) == (3898, 78, False)
     assert len(upstream.calls) == 2
     # Past the bound every page still proves one more page while there is one, so
     # `page < numpages` loops keep going to the real end.
@@ -223,7 +224,7 @@ async def test_bounded_mode_can_report_the_bound_as_before(upstream: FakeUpstrea
     fill(upstream, 5000)
     paginator = Paginator(settings(total_mode="bounded", total_bound=1500, paging_bound_as_total=True))
     first = await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), upstream.fetch)
-    assert (first.total, first.num_pages, first.total_is_exact) == (2000, 40, False)
+    assert (first.total, first.num_pages, first.total_is_exact) == (1949, 39, False)
 
 
 async def test_bounded_mode_below_the_bound_is_exact(upstream: FakeUpstream) -> None:
@@ -297,7 +298,7 @@ async def test_concurrent_requests_count_once(upstream: FakeUpstream) -> None:
     )
     # Each request: its head read and one read from the checkpoint; the list is counted once.
     assert [p.upstream_requests for p in pages] == [2] * 5
-    assert paginator.stats.reads["count"] == 4
+    assert paginator.stats.reads["count"] == 5
     assert all([m.sid for m in p.messages] == [m.sid for m in upstream.messages[4950:]] for p in pages)
     assert all(p.total == 5000 for p in pages)
 

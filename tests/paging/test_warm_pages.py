@@ -101,4 +101,4 @@ async def test_a_reverification_runs_once_for_concurrent_requests() -> None:
         await asyncio.sleep(0.01)
     # three pages of 50 and one recount (two chunks) for all of them
     assert p.stats.reads["count"] - counted == 2
-    assert sorted(size for size, _ in up.calls) == [50, 50, 50, 1000, 1000]
+    assert sorted(size for size, _ in up.calls) == [50, 50, 50, 949, 1000]
