@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.mapping.dates import format_legacy, format_rfc2822, parse_day, parse_rfc2822
 
@@ -44,3 +47,15 @@ def test_unreadable_dates_are_empty(raw: object) -> None:
 )
 def test_parse_day(raw: str, day: date | None) -> None:
     assert parse_day(raw) == day
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1900, 1, 1), max_value=datetime(9000, 12, 30),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=-7)), timezone(timedelta(minutes=330))]),
+    )
+)
+def test_rfc2822_is_what_the_email_package_writes(value: datetime) -> None:
+    assert format_rfc2822(value) == format_datetime(value.astimezone(UTC))
+    zone = timezone(timedelta(hours=-7))
+    assert format_rfc2822(value, zone) == format_datetime(value.astimezone(zone))
