@@ -103,6 +103,7 @@ class Count:
     # (gateway.paging_segments): with ``n``, how far the count has got.
     ahead: int = 0
     ahead_span: float = 0.0  # seconds of the list's time those segments have read
+    walkers: int = 0  # walks reading now (0: segments not planned yet)
 
     @property
     def seen(self) -> int:
@@ -113,7 +114,7 @@ class Count:
             # Floats as floats: the stored bytes are compared on every compare-and-set.
             {"n": self.n, "t": self.next, "d": self.done, "f": float(self.finished_at),
              "c": self.capped, "h": float(self.newest), "l": float(self.last),
-             "a": self.ahead, "s": float(self.ahead_span)}
+             "a": self.ahead, "s": float(self.ahead_span), "w": self.walkers}
         ).encode()
 
     @staticmethod
@@ -126,7 +127,7 @@ class Count:
             data["n"], token if isinstance(token, str) else None, bool(data.get("d")),
             float(data.get("f") or 0.0), bool(data.get("c")), float(data.get("h") or 0.0),
             float(data.get("l") or 0.0), data["a"] if isinstance(data.get("a"), int) else 0,
-            float(data.get("s") or 0.0),
+            float(data.get("s") or 0.0), data["w"] if isinstance(data.get("w"), int) else 0,
         )
 
 

@@ -63,6 +63,7 @@ class Paginator:
             mode=settings.total_mode, bound=settings.total_bound,
             bound_as_total=settings.paging_bound_as_total, chunk=settings.upstream_page_size,
             wait=settings.paging_wait, verify_after=settings.total_ttl, wall=wall,
+            parallel=settings.paging_count_parallel,
         )
         self._cap = settings.paging_max_requests
         self.stats = PagingStats()

@@ -87,3 +87,28 @@ def provisional_total(
     rest = max(last - oldest - ahead_span, 0.0)
     estimate = counted + factor * counted * rest / span
     return int(min(max(estimate, floor), max(CAP, floor)))
+
+
+class Pace:
+    """How fast a running count gets on, as a request waiting for it sees it: measured over a
+    second at least; while the count's segments are not planned yet (``walkers`` 0) its pace
+    is taken to grow by ``parallel``, so that a request does not give up on a deep page in the
+    first second of a count that is about to read ``parallel`` times faster."""
+
+    def __init__(self, parallel: int) -> None:
+        self._parallel = parallel
+        self._first: tuple[float, int, bool] | None = None  # (when, seen, planned)
+
+    def seconds_to(self, seen: int, walkers: int, target: int, now: float) -> float | None:
+        """Seconds until the count has seen ``target`` messages; None until measured."""
+        planned = walkers > 0
+        if self._first is None or self._first[2] != planned:
+            self._first = (now, seen, planned)
+            return None
+        since, before, _ = self._first
+        if now - since < 1.0 or seen <= before:
+            return None
+        pace = (seen - before) / (now - since)
+        if not planned:
+            pace *= self._parallel
+        return max(target - seen, 0) / pace

@@ -14,7 +14,7 @@ from gateway.cursor_cache import HEAD_SIDS, Count, Head, ListKey, PagingIndex, S
 from gateway.legacy_page import Window, compose_page, page_bounds, provisional
 from gateway.model import ApiError, ListQuery, Message, Page
 from gateway.paging_count import MAX_PAGE, Counter, Job
-from gateway.paging_estimate import provisional_total, when
+from gateway.paging_estimate import Pace, provisional_total, when
 from gateway.paging_walk import GuardedFetch, PagingStats, WalkCut, WallClock
 from gateway.upstream import deadline
 
@@ -35,6 +35,7 @@ class PagingPolicy:
     wait: float
     verify_after: float
     wall: WallClock
+    parallel: int = 1  # reads one count makes at once (paging_count_parallel)
 
     def chunk_for(self, query: ListQuery) -> int:
         return self.chunk or query.page_size
@@ -189,7 +190,7 @@ class PageRequest:
         if count is not None and count.done:
             self._maybe_verify(snap, count)
             return Total(count.n + head.added, exact=True)
-        first: tuple[float, int] | None = None  # (when, how far) the count was first seen
+        pace = Pace(policy.parallel)
         while not self._settled(count):
             self.counted = True
             self._ensure_count(head)
@@ -199,10 +200,8 @@ class PageRequest:
             mark = self.counter.mark(self.key, snap.generation)
             seen = await self.index.load(self.key, snap.generation)
             count = seen.count
-            if self._settled(count) or self._hopeless(count, seen.oldest, now, first):
+            if self._settled(count) or self._hopeless(count, seen.oldest, now, pace):
                 break
-            if first is None and count is not None:
-                first = (now, count.seen)
             await self.counter.wait_progress(
                 self.key, snap.generation, mark, min(0.25, self.until - now)
             )
@@ -221,20 +220,17 @@ class PageRequest:
         )
         return Total(estimate, exact=False)
 
-    def _hopeless(
-        self, count: Count | None, oldest: float | None, now: float,
-        first: tuple[float, int] | None,
-    ) -> bool:
-        """Whether the count, at its pace so far (over a second at least), will not be done
-        before this request must answer: then the provisional total is answered at once."""
-        if count is None or first is None or now - first[0] < 1.0 or count.seen <= first[1]:
+    def _hopeless(self, count: Count | None, oldest: float | None, now: float, pace: Pace) -> bool:
+        """Whether the count, at its pace, will not be done before this request must answer:
+        then the provisional total is answered at once."""
+        if count is None:
             return False
-        pace = (count.seen - first[1]) / (now - first[0])
-        # The estimate without its margin: the time the count most likely still needs.
+        # The estimate without its margin: what the count most likely still has to read.
         estimate = provisional_total(
             count.seen, count.newest, count.last, oldest, 0, count.ahead_span, factor=1.0
         )
-        return (estimate - count.seen) / pace > self.until - now
+        eta = pace.seconds_to(count.seen, count.walkers, estimate, now)
+        return eta is not None and eta > self.until - now
 
     def _ensure_count(self, head: _Head) -> None:
         generation = head.snap.generation
@@ -293,8 +289,8 @@ class PageRequest:
         allows, and answer 503 at once when the count's pace says it will not get there."""
         policy, generation = self.policy, head.snap.generation
         room = (self.guard.cap or 0) - self.guard.requests - 2
-        eta = 0.0
-        first: tuple[float, int] | None = None  # (when, stored offset counted) of the count
+        eta: float | None = None
+        pace = Pace(policy.parallel)
         while True:
             mark = self.counter.mark(self.key, generation)
             found = await self.index.nearest(self.key, generation, self.start - head.added)
@@ -310,15 +306,11 @@ class PageRequest:
             now = time.monotonic()
             if now >= self.reach_until:
                 break
-            # How far the count has got, its segments further down included: they join the
-            # count's offsets as it reaches them.
-            counted = count.seen if count else 0
-            if first is None:
-                first = (now, counted)
-            elif now - first[0] >= 1.0 and counted > first[1]:
-                pace = (counted - first[1]) / (now - first[0])
-                eta = max(self.start - head.added - counted, 0) / pace
-                if eta > self.reach_until - now:
+            if count is not None:
+                # How far the count has got, its segments further down included: they join
+                # the count's offsets as it reaches them.
+                eta = pace.seconds_to(count.seen, count.walkers, self.start - head.added, now)
+                if eta is not None and eta > self.reach_until - now:
                     break  # not within this request: say so now, with when to come back
             self._ensure_count(head)
             await self.counter.wait_progress(self.key, generation, mark, 0.25)

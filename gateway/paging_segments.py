@@ -105,6 +105,7 @@ class SegmentedCount:
         self._tasks: set[asyncio.Task[None]] = set()
         self._splitting = False
         self._joined = False
+        self._planned = self._parallel < 2
         self.state = Count(0, None, False)
         self.dropped = 0  # times the segments were dropped (a list out of date order)
 
@@ -156,7 +157,7 @@ class SegmentedCount:
         new = Count(
             n, nxt, nxt is None, self._wall() if nxt is None else 0.0, newest=s.newest,
             last=when(items[-1]) if items else s.last, ahead=self._ahead(),
-            ahead_span=self._ahead_span(),
+            ahead_span=self._ahead_span(), walkers=self._walking(),
         )
         return new, [(n, nxt)] if nxt is not None else []
 
@@ -175,6 +176,7 @@ class SegmentedCount:
                 return Count(
                     base + seg.n, seg.next, False, 0.0, newest=newest, last=seg.last,
                     ahead=self._ahead(), ahead_span=self._ahead_span(),
+                    walkers=self._walking(),
                 ), points
             base += seg.n
             last = seg.last
@@ -223,6 +225,10 @@ class SegmentedCount:
     def _walkers(self) -> int:
         return 1 + sum(1 for seg in self.segments if not seg.done)
 
+    def _walking(self) -> int:
+        """For the stored count: the walks now, 0 while segments may still be planned."""
+        return self._walkers() if self._planned else 0
+
     async def _plan(self) -> None:
         """The oldest day, then a cut of the rest into ``parallel`` spans, probed at once."""
         await asyncio.sleep(PLAN_DELAY)
@@ -231,6 +237,7 @@ class SegmentedCount:
         if self._oldest is None:
             self._oldest = await self._find_oldest()
             if self._oldest is None:
+                self._planned = True  # no segments: the count walks alone
                 return
         if self._parallel < 2 or self.state.done:
             return
@@ -239,6 +246,7 @@ class SegmentedCount:
         for seg in found:
             if seg is not None:
                 self._insert(seg)
+        self._planned = True
         self._spawn(self._split())
 
     async def _find_oldest(self) -> float | None:
@@ -340,6 +348,7 @@ class SegmentedCount:
                 seg.task.cancel()
         self.segments.clear()
         self._parallel = 1
+        self._planned = True
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro)
