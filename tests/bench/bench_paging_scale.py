@@ -6,9 +6,15 @@ Run:  python -m tests.bench.bench_paging_scale [--sizes 10000,250000,1000000] [-
 Against the embedded sandbox over HTTP on localhost, bulk-seeded (``seed_account``), with the
 sandbox's per-request latency standing in for the round trip to api.twilio.com. The gateway's
 ``Paginator`` runs with default settings behind the Messages adapter, each legacy request
-inside the request budget (``--upstream-timeout``) as the HTTP middleware opens it. Both run
-in this one process (the sandbox's rendering shares the CPU with the gateway), so wall times
-are upper bounds; request counts are exact. For each account size and latency:
+inside the request budget (``--upstream-timeout``) as the HTTP middleware opens it. The
+sandbox runs in its own process (``multiprocessing``, spawned afresh for each configuration on
+a free port of 127.0.0.1), so this process does only the gateway's work and wall times measure
+the gateway, not the sandbox's rendering of its 1000-message pages. The two processes still
+share the machine's cores (2 on the reference machine), so wall times remain upper bounds when
+the sandbox is busy; request counts are exact. The benchmark sets the sandbox's latency and
+adds arrivals through bench-only routes (``POST /_bench/latency``, ``POST /_bench/seed``) that
+the child adds to the sandbox app; they are not upstream requests of the gateway and are not
+measured. For each account size and latency:
 
 1. page 0, a middle page and the last page (size 50): cold (a fresh index: the first request
    any replica makes for the list) and warm (the index complete): the page's own upstream
@@ -26,14 +32,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import multiprocessing
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Self
 
-from aiohttp.test_utils import TestServer
+import aiohttp
+from aiohttp import web
 
 from gateway.config import Settings
 from gateway.cursor_cache import list_prefix
@@ -41,7 +52,6 @@ from gateway.model import ApiError, Credentials, ListFilter, ListQuery, Page
 from gateway.paging import Paginator
 from gateway.sandbox.app import STORE, create_sandbox_app
 from gateway.sandbox.bulk import LATENCY, seed_account
-from gateway.sandbox.store import MessageStore
 from gateway.state.memory import MemoryStore
 from gateway.upstream.deadline import request_deadline
 from gateway.upstream.http import UpstreamClient
@@ -53,14 +63,153 @@ CREDS = Credentials(ACCOUNT, "sandbox-token")
 SIZE = 50
 
 
-@asynccontextmanager
-async def seeded_sandbox(messages: int) -> AsyncIterator[tuple[TestServer, MessageStore]]:
+SANDBOX_START_TIMEOUT = 600.0  # seconds for the child to import, seed and listen
+SANDBOX_STOP_TIMEOUT = 5.0  # seconds for each step of stopping it (stop, SIGTERM, SIGKILL)
+
+
+# --- The sandbox's process (the child) -----------------------------------------------------
+
+
+async def _bench_latency(request: web.Request) -> web.Response:
+    """``POST /_bench/latency?seconds=0.15``: the sandbox's per-request latency from now on."""
+    try:
+        seconds = float(request.query["seconds"])
+    except (KeyError, ValueError):
+        raise web.HTTPBadRequest(reason="seconds=<float> is required") from None
+    request.app[LATENCY].seconds = seconds
+    return web.json_response({"latency": seconds})
+
+
+async def _bench_seed(request: web.Request) -> web.Response:
+    """``POST /_bench/seed?n=10``: ``n`` new messages arrive on the bench account now."""
+    try:
+        n = int(request.query["n"])
+    except (KeyError, ValueError):
+        raise web.HTTPBadRequest(reason="n=<int> is required") from None
+    store = request.app[STORE]
+    store.seed(ACCOUNT, n, start=store._now())
+    return web.json_response({"seeded": n})
+
+
+async def _sandbox_main(messages: int, conn: Connection) -> None:
     config = dataclasses.replace(Settings(), sandbox_tick=0)
     app = create_sandbox_app(config, manual=True, max_messages=max(messages, 1) + 10_000)
     store = app[STORE]
     seed_account(store, ACCOUNT, messages, end=store._now() - timedelta(hours=1))
-    async with TestServer(app, port=0) as server:
-        yield server, store
+    # Bench-only controls. The sandbox's latency middleware delays them too (it skips only
+    # /healthz); the parent does not count them: they are not the gateway's upstream requests.
+    app.router.add_post("/_bench/latency", _bench_latency)
+    app.router.add_post("/_bench/seed", _bench_seed)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        _host, port = runner.addresses[0][:2]
+        conn.send(int(port))
+        # Serve until the parent says stop, or until it goes away (EOF on the pipe).
+        try:
+            await asyncio.to_thread(conn.recv)
+        except (EOFError, OSError):
+            pass
+    finally:
+        await runner.cleanup()
+
+
+def _serve_sandbox(messages: int, conn: Connection) -> None:
+    """The child process's entry point: seed the sandbox, serve it on a free port of
+    127.0.0.1 and send that port to the parent through ``conn``."""
+    # Ctrl-C reaches the whole process group: the parent stops the child, not the signal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        asyncio.run(_sandbox_main(messages, conn))
+    finally:
+        conn.close()
+
+
+# --- The parent's handle on it -------------------------------------------------------------
+
+
+class SandboxControl:
+    """The sandbox child's base URL and the bench-only controls (on a session of their own,
+    apart from the gateway's upstream connections)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Self:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _post(self, path: str, **params: str) -> None:
+        assert self._session is not None
+        async with self._session.post(self.base + path, params=params) as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"sandbox {path}: {resp.status} {await resp.text()}")
+
+    async def set_latency(self, seconds: float) -> None:
+        await self._post("/_bench/latency", seconds=repr(float(seconds)))
+
+    async def seed(self, n: int) -> None:
+        """``n`` messages arrive now (the control call itself waits out the latency)."""
+        await self._post("/_bench/seed", n=str(n))
+
+
+def _stop_sandbox(proc: BaseProcess, conn: Connection) -> None:
+    """Ask the child to stop (a message on the pipe); then SIGTERM, then SIGKILL."""
+    try:
+        conn.send("stop")
+    except (OSError, ValueError):
+        pass  # already gone, or the pipe already closed
+    conn.close()
+    proc.join(SANDBOX_STOP_TIMEOUT)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join(SANDBOX_STOP_TIMEOUT)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+
+
+@asynccontextmanager
+async def seeded_sandbox(messages: int) -> AsyncIterator[SandboxControl]:
+    """The sandbox with ``messages`` on the bench account, in a spawned child process that is
+    stopped on the way out (also on errors and Ctrl-C)."""
+    ctx = multiprocessing.get_context("spawn")
+    conn, child_conn = ctx.Pipe()
+    proc = ctx.Process(
+        target=_serve_sandbox, args=(messages, child_conn), name="bench-sandbox", daemon=True
+    )
+    try:
+        proc.start()
+        child_conn.close()  # the child holds its own copy: EOF here when the child dies
+        deadline = time.monotonic() + SANDBOX_START_TIMEOUT
+        while not conn.poll():
+            if not proc.is_alive():
+                raise RuntimeError(f"the sandbox process exited ({proc.exitcode}) before serving")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the sandbox process did not start serving in time")
+            await asyncio.sleep(0.05)
+        try:
+            port = conn.recv()
+        except EOFError:
+            raise RuntimeError(
+                f"the sandbox process exited ({proc.exitcode}) before serving"
+            ) from None
+        async with SandboxControl(f"http://127.0.0.1:{port}") as sandbox:
+            yield sandbox
+    finally:
+        child_conn.close()
+        if proc.pid is not None:  # started
+            _stop_sandbox(proc, conn)
+        else:
+            conn.close()
 
 
 class Gateway:
@@ -123,9 +272,9 @@ async def one_config(messages: int, latency: float) -> tuple[list[tuple[str, ...
     settings = Settings()
     pages = {"first": 0, "middle": messages // SIZE // 2, "last": max(messages - 1, 0) // SIZE}
     rows: list[tuple[str, ...]] = []
-    async with seeded_sandbox(messages) as (server, _store):
-        base = str(server.make_url("")).rstrip("/")
-        server.app[LATENCY].seconds = latency
+    async with seeded_sandbox(messages) as sandbox:
+        base = sandbox.base
+        await sandbox.set_latency(latency)
         label = f"{messages:,} @ {latency * 1000:.0f} ms"
         # Cold deep pages, each on a fresh index (their counts are stopped afterwards).
         cold: dict[str, tuple[Page | ApiError, float]] = {}
@@ -150,7 +299,7 @@ async def one_config(messages: int, latency: float) -> tuple[list[tuple[str, ...
             # Polling: 6 polls a minute, 10 arrivals before each.
             reads_before = sum(gw.paginator.stats.reads.values())
             for _ in range(6):
-                _store.seed(ACCOUNT, 10, start=_store._now())
+                await sandbox.seed(10)
                 await gw.page(0)
             polled = sum(gw.paginator.stats.reads.values()) - reads_before
             verify = messages / 1000 / (settings.total_ttl / 60)
