@@ -278,13 +278,12 @@ class SegmentedCount:
             items, nxt = await probe(1, None)
         except (ApiError, WalkCut, OSError):
             return None
-        if not items:
+        if not items or nxt is None:
+            # No cursor: nothing sent follows, but messages never sent may (they match no
+            # date filter); the walk before this point reads them.
             return None
         at = when(items[0])
-        return Segment(
-            items[0].sid, at, nxt, last=at, done=nxt is None,
-            points=[(0, nxt)] if nxt is not None else [],
-        )
+        return Segment(items[0].sid, at, nxt, last=at, points=[(0, nxt)])
 
     def _insert(self, seg: Segment) -> bool:
         """Place ``seg`` where its ``after`` stands, if no walker has read that far yet."""

@@ -224,3 +224,24 @@ async def test_a_count_resumed_elsewhere_plans_its_segments_again() -> None:
     await count_out(b, up)
     await check_pages(b, up, ListFilter(), 30_000)
     await b.close()
+
+
+async def test_messages_never_sent_at_the_tail_are_counted() -> None:
+    # The oldest sent message has nothing sent after it, only messages never sent (created
+    # before it): a probe that lands on it hands out no cursor and must not end the list.
+    recent = [replace(m, sid=f"SM{i + 50_000:032x}") for i, m in enumerate(spread(12_000, 10))]
+    recent = [replace(m, date_sent=m.date_sent + timedelta(days=20)) for m in recent]  # type: ignore[operator]
+    lone = replace(make_message(90_000), date_sent=EPOCH, date_created=EPOCH)
+    unsent = [
+        replace(make_message(i), date_sent=None, status="failed", date_created=EPOCH - timedelta(seconds=3000 - i))
+        for i in range(3000)
+    ]
+    messages = sorted(
+        [*recent, lone, *unsent], key=lambda m: m.date_sent or m.date_created or EPOCH, reverse=True
+    )
+    up = SlowUpstream(messages, 0.01)
+    paginator = Paginator(settings(paging_wait=0.0, paging_count_parallel=8))
+    await count_out(paginator, up)
+    assert paginator.stats.reads["probe"] > 0
+    await check_pages(paginator, up, ListFilter(), 15_001)
+    await paginator.close()
