@@ -7,11 +7,12 @@ replica shares it):
 
 - every request first reads the list's head: that is page 0 itself for pollers, and it tells
   how many messages arrived since the index last looked (``added``), so offsets stay exact;
-- a deep page is read from the nearest checkpoint at or before its first offset: one read,
-  two when it straddles a checkpoint;
-- the count runs in the background (:mod:`gateway.paging_count`) and outlives the request; a
-  request waits for it within ``paging_wait`` and otherwise answers a provisional total that
-  errs high (docs/paging.md says what each answer means);
+- a deep page is read from the nearest checkpoint at or before its first offset: one read
+  for a page of up to 50 (checkpoints are at most 949 apart), two for some larger ones;
+- the count runs in the background (:mod:`gateway.paging_count`), several reads at once
+  (:mod:`gateway.paging_segments`), and outlives the request; a request waits for it within
+  ``paging_wait`` and the budget, and otherwise answers a provisional total meant to err high
+  (docs/paging.md says what each answer means);
 - every read goes through a guard (:mod:`gateway.paging_walk`) that caps reads per request and
   per account and cuts a cursor chain that loops.
 
