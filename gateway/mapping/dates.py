@@ -3,9 +3,13 @@ time zone for rendering, and the calendar days legacy list filters take."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, tzinfo
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def parse_rfc2822(value: object) -> datetime | None:
@@ -18,8 +22,25 @@ def parse_rfc2822(value: object) -> datetime | None:
     return _parse(value)
 
 
+# The form Twilio writes (``Wed, 18 Aug 2010 20:01:40 +0000``), read without the email
+# package's general parser: a page of 1000 messages carries 3000 dates.
+_CANONICAL = re.compile(
+    r"[A-Z][a-z]{2}, (\d{2}) ([A-Z][a-z]{2}) ([1-9]\d{3}) (\d{2}):(\d{2}):(\d{2}) \+0000"
+)
+_MONTH_NUMBERS = {name: i for i, name in enumerate(_MONTHS, start=1)}
+
+
 @lru_cache(maxsize=4096)
 def _parse(value: str) -> datetime | None:
+    match = _CANONICAL.fullmatch(value)
+    if match is not None and (month := _MONTH_NUMBERS.get(match[2])):
+        try:
+            return datetime(
+                int(match[3]), month, int(match[1]), int(match[4]), int(match[5]),
+                int(match[6]), tzinfo=UTC,
+            )
+        except ValueError:
+            pass  # the general parser decides what an impossible date is
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -27,10 +48,6 @@ def _parse(value: str) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
-
-
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def format_rfc2822(value: datetime | None, tz: tzinfo | None = None) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
 from hypothesis import given
@@ -59,3 +59,31 @@ def test_rfc2822_is_what_the_email_package_writes(value: datetime) -> None:
     assert format_rfc2822(value) == format_datetime(value.astimezone(UTC))
     zone = timezone(timedelta(hours=-7))
     assert format_rfc2822(value, zone) == format_datetime(value.astimezone(zone))
+
+
+def _email_parse(value: str) -> datetime | None:
+    """What the email package reads, the way parse_rfc2822 used to."""
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@given(st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.just(UTC)))
+def test_twilio_dates_read_as_the_email_package_reads_them(value: datetime) -> None:
+    text = format_datetime(value)
+    assert parse_rfc2822(text) == _email_parse(text) == value.replace(microsecond=0)
+
+
+@given(
+    st.tuples(
+        st.sampled_from(["Wed", "Xyz", "wed"]), st.integers(0, 40), st.sampled_from(["Aug", "Feb", "Foo"]),
+        st.integers(0, 10_000), st.integers(0, 30), st.integers(0, 70), st.integers(0, 70),
+        st.sampled_from(["+0000", "-0000", "+0130", "GMT"]),
+    )
+)
+def test_near_twilio_dates_read_as_the_email_package_reads_them(parts: tuple[object, ...]) -> None:
+    day, mday, month, year, hh, mm, ss, zone = parts
+    text = f"{day}, {mday:02d} {month} {year:04d} {hh:02d}:{mm:02d}:{ss:02d} {zone}"
+    assert parse_rfc2822(text) == _email_parse(text)
