@@ -54,6 +54,10 @@ DAY = 86400.0
 PLAN_DELAY = 0.5
 # Days probed at once by the search for the list's oldest day.
 FAN = 3
+# A count's failed read (429, a 5xx after the client's retries) is tried again this many
+# times, after 1 s, 2 s, 4 s.
+READ_RETRIES = 3
+RETRY_PAUSE = 1.0
 
 # (filter, purpose) -> guarded reads with the credentials of the request that started the count
 MakeFetch = Callable[[ListFilter, str], GuardedFetch]
@@ -74,11 +78,15 @@ class Segment:
     task: asyncio.Task[None] | None = None
 
 
+def _day(moment: float) -> date:
+    return datetime.fromtimestamp(moment, UTC).date()
+
+
 def plan_days(oldest: float, top: float, parts: int) -> list[date]:
     """Up to ``parts - 1`` days cutting [oldest, top) into spans of even length, newest first;
     only whole days strictly before ``top``'s day (a probe names a day)."""
-    first = datetime.fromtimestamp(oldest, UTC).date()
-    last = datetime.fromtimestamp(top, UTC).date() - timedelta(days=1)
+    first = _day(oldest)
+    last = _day(top) - timedelta(days=1)
     if parts < 2 or last < first:
         return []
     width = (last - first).days + 1
@@ -115,6 +123,7 @@ class SegmentedCount:
         self.state = state
         fetch = self._make_fetch(self._filter, "count")
         self._spawn(self._plan())
+        failures = 0
         try:
             while not self.state.done:
                 s = self.state
@@ -129,6 +138,16 @@ class SegmentedCount:
                 except WalkCut:
                     # A chain that loops is counted as far as it made sense.
                     items, nxt = [], None
+                except (ApiError, OSError):
+                    # Tried again later; then the count stops, its progress saved, and the
+                    # next request for the list resumes it.
+                    failures += 1
+                    if failures > READ_RETRIES:
+                        raise
+                    await asyncio.sleep(RETRY_PAUSE * 2 ** (failures - 1))
+                    fetch = self._make_fetch(self._filter, "count")
+                    continue
+                failures = 0
                 new, points = self._advance(items, nxt)
                 if self._joined:
                     # The frontier goes on from a segment's cursor: a fresh walk, whose pages
@@ -192,12 +211,30 @@ class SegmentedCount:
 
     async def _walk(self, seg: Segment) -> None:
         fetch = self._make_fetch(self._filter, "count")
+        failures = 0
         while not seg.done:
             try:
                 items, nxt = await fetch(COUNT_STEP, seg.next)
-            except (ApiError, WalkCut, OSError) as exc:
-                self._drop(f"a segment's read failed ({type(exc).__name__})")
+            except WalkCut as cut:
+                self._drop(f"a segment's cursor chain does not progress ({cut.reason})")
                 return
+            except (ApiError, OSError) as exc:
+                # Upstream refused or failed this read (429, a 5xx after the client's
+                # retries): try again later; after that, leave the rest of the segment to the
+                # count's walk from the head, which takes it over when it gets there.
+                failures += 1
+                if failures > READ_RETRIES:
+                    log.info(
+                        "paging count: a segment stops after %d failed reads (%s); the walk "
+                        "from the head will read on from where it got", failures,
+                        type(exc).__name__,
+                    )
+                    seg.task = None
+                    return
+                await asyncio.sleep(RETRY_PAUSE * 2 ** (failures - 1))
+                # A fresh guard: the failed read's cursor is asked for again.
+                fetch = self._make_fetch(self._filter, "count")
+                continue
             if seg not in self.segments:
                 return  # joined by the frontier meanwhile
             i = self.segments.index(seg)
@@ -223,7 +260,7 @@ class SegmentedCount:
         self._spawn(self._split())
 
     def _walkers(self) -> int:
-        return 1 + sum(1 for seg in self.segments if not seg.done)
+        return 1 + sum(1 for seg in self.segments if not seg.done and seg.task is not None)
 
     def _walking(self) -> int:
         """For the stored count: the walks now, 0 while segments may still be planned."""
@@ -312,16 +349,20 @@ class SegmentedCount:
             while self._walkers() < self._parallel and not self.state.done:
                 widest = self._widest()
                 if widest is None:
+                    log.debug("paging count: no span left to split")
                     return
                 seg = await self._probe(widest)
                 if seg is None or not self._insert(seg):
+                    log.debug("paging count: the split at %s did not fit", widest)
                     return
         finally:
             self._splitting = False
 
     def _widest(self) -> date | None:
-        """The day in the middle of the widest span of two days or more still to read."""
-        best: tuple[float, float] | None = None
+        """The middle day of the widest span still to read that a day's end can cut: a day
+        after the day of the message the span ends at (cutting at that day would find that
+        very message) and before the day it has read down to."""
+        best: tuple[float, date] | None = None
         holders: list[Segment | None] = [None, *self.segments]
         for i, holder in enumerate(holders):
             if holder is not None and holder.done:
@@ -329,12 +370,11 @@ class SegmentedCount:
             top = self.state.last if holder is None else holder.last
             end = self.segments[i] if i < len(self.segments) else None
             bottom = end.after_when if end is not None else (self._oldest or top)
-            if top - bottom >= 2 * DAY and (best is None or top - bottom > best[0] - best[1]):
-                best = (top, bottom)
-        if best is None:
-            return None
-        days = plan_days(best[1], best[0], 2)
-        return days[0] if days else None
+            low = _day(bottom) + timedelta(days=1 if end is not None else 0)
+            high = _day(top) - timedelta(days=1)
+            if low <= high and (best is None or top - bottom > best[0]):
+                best = (top - bottom, low + (high - low) // 2)
+        return best[1] if best is not None else None
 
     def _drop(self, why: str) -> None:
         if not self.segments:

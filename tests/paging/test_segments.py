@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from gateway.config import Settings
-from gateway.model import ListFilter, ListQuery, Message
+from gateway.model import ApiError, ListFilter, ListQuery, Message
 from gateway.paging import Paginator
 from gateway.paging_estimate import day_start, oldest_day
 from gateway.paging_segments import plan_days
@@ -244,4 +244,52 @@ async def test_messages_never_sent_at_the_tail_are_counted() -> None:
     await count_out(paginator, up)
     assert paginator.stats.reads["probe"] > 0
     await check_pages(paginator, up, ListFilter(), 15_001)
+    await paginator.close()
+
+
+class RefusingUpstream(SlowUpstream):
+    """Refuses (429) the first ``refusals`` reads from each cursor a probe handed out: the
+    first reads of every segment."""
+
+    def __init__(self, messages: list[Message], delay: float, refusals: int) -> None:
+        super().__init__(messages, delay)
+        self.refusals = refusals
+        self.refused: dict[str, int] = {}
+        self.starts: set[str] = set()
+
+    async def fetch(
+        self, flt: ListFilter, page_size: int, token: str | None
+    ) -> tuple[Sequence[Message], str | None]:
+        if token in self.starts and self.refused.get(token, 0) < self.refusals:
+            self.refused[token] = self.refused.get(token, 0) + 1
+            raise ApiError(429, "Too Many Requests", 20429)
+        items, nxt = await super().fetch(flt, page_size, token)
+        if page_size == 1 and nxt is not None:
+            self.starts.add(nxt)
+        return items, nxt
+
+
+@pytest.mark.parametrize("refusals", [1, 5])
+async def test_a_segment_whose_reads_fail_is_taken_over(
+    refusals: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Once: the segment tries again. Five times: it stops after its fourth try, and the walk
+    # from the head reads its part when it gets there (tried again once itself). Either way
+    # the other segments go on, and the count is exact.
+    monkeypatch.setattr("gateway.paging_segments.RETRY_PAUSE", 0.02)
+    up = RefusingUpstream(spread(20_000, 30), 0.03, refusals)
+    paginator = Paginator(settings(paging_wait=0.0, paging_count_parallel=8))
+    with caplog.at_level(logging.INFO, logger="gateway.paging_segments"):
+        for _ in range(5):
+            await count_out(paginator, up)
+            # A read refused more often than the count tries stops it; the next request
+            # resumes it from its saved progress.
+            page = await paginator.page(ACCOUNT_A, ListQuery(ListFilter(), 0, 50), up.fetch)
+            if page.total_is_exact:
+                break
+    assert up.refused and up.most >= 4
+    assert not any("segments dropped" in r.getMessage() for r in caplog.records)
+    stopped = any("a segment stops" in r.getMessage() for r in caplog.records)
+    assert stopped == (refusals > 3)
+    await check_pages(paginator, up, ListFilter(), 20_000)
     await paginator.close()
