@@ -33,13 +33,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from gateway.cursor_cache import COUNT_STEP, Count, ListKey, PagingIndex
 from gateway.model import ApiError, ListFilter, Message
 from gateway.paging_estimate import day_start, oldest_day, probe_filter, when
+from gateway.paging_spans import Segment, place, plan_days, widest_cut
 from gateway.paging_walk import GuardedFetch, WalkCut
 from gateway.state.base import StoreUnavailable
 
@@ -62,36 +62,6 @@ RETRY_PAUSE = 1.0
 # (filter, purpose) -> guarded reads with the credentials of the request that started the count
 MakeFetch = Callable[[ListFilter, str], GuardedFetch]
 Save = Callable[[Count, Count, Sequence[tuple[int, str]]], Awaitable[bool]]
-
-
-@dataclass(eq=False, slots=True)
-class Segment:
-    """A run of the list after message ``after`` down to the next segment's ``after``."""
-
-    after: str
-    after_when: float
-    next: str | None  # cursor to read on from
-    n: int = 0  # messages read
-    last: float = 0.0  # when the last message read was sent (or ``after``'s)
-    done: bool = False
-    points: list[tuple[int, str]] = field(default_factory=list)  # (offset in segment, cursor)
-    task: asyncio.Task[None] | None = None
-
-
-def _day(moment: float) -> date:
-    return datetime.fromtimestamp(moment, UTC).date()
-
-
-def plan_days(oldest: float, top: float, parts: int) -> list[date]:
-    """Up to ``parts - 1`` days cutting [oldest, top) into spans of even length, newest first;
-    only whole days strictly before ``top``'s day (a probe names a day)."""
-    first = _day(oldest)
-    last = _day(top) - timedelta(days=1)
-    if parts < 2 or last < first:
-        return []
-    width = (last - first).days + 1
-    days = {first + timedelta(days=width * k // parts) for k in range(1, parts)}
-    return sorted((d for d in days if first <= d <= last), reverse=True)
 
 
 class SegmentedCount:
@@ -324,21 +294,14 @@ class SegmentedCount:
 
     def _insert(self, seg: Segment) -> bool:
         """Place ``seg`` where its ``after`` stands, if no walker has read that far yet."""
-        if self.state.done or any(s.after == seg.after for s in self.segments):
+        if self.state.done:
             return False
-        holders: list[Segment | None] = [None, *self.segments]
-        for i, holder in enumerate(holders):
-            top = self.state.last if holder is None else holder.last
-            end = self.segments[i] if i < len(self.segments) else None
-            bottom = end.after_when if end is not None else float("-inf")
-            if bottom < seg.after_when < top:
-                if holder is not None and holder.done:
-                    return False
-                self.segments.insert(i, seg)
-                if not seg.done:
-                    seg.task = self._spawn(self._walk(seg))
-                return True
-        return False
+        at = place(self.segments, self.state.last, seg)
+        if at is None:
+            return False
+        self.segments.insert(at, seg)
+        seg.task = self._spawn(self._walk(seg))
+        return True
 
     async def _split(self) -> None:
         """Cut the widest span still to read in two, while walkers are free."""
@@ -347,7 +310,7 @@ class SegmentedCount:
         self._splitting = True
         try:
             while self._walkers() < self._parallel and not self.state.done:
-                widest = self._widest()
+                widest = widest_cut(self.segments, self.state.last, self._oldest)
                 if widest is None:
                     log.debug("paging count: no span left to split")
                     return
@@ -357,24 +320,6 @@ class SegmentedCount:
                     return
         finally:
             self._splitting = False
-
-    def _widest(self) -> date | None:
-        """The middle day of the widest span still to read that a day's end can cut: a day
-        after the day of the message the span ends at (cutting at that day would find that
-        very message) and before the day it has read down to."""
-        best: tuple[float, date] | None = None
-        holders: list[Segment | None] = [None, *self.segments]
-        for i, holder in enumerate(holders):
-            if holder is not None and holder.done:
-                continue
-            top = self.state.last if holder is None else holder.last
-            end = self.segments[i] if i < len(self.segments) else None
-            bottom = end.after_when if end is not None else (self._oldest or top)
-            low = _day(bottom) + timedelta(days=1 if end is not None else 0)
-            high = _day(top) - timedelta(days=1)
-            if low <= high and (best is None or top - bottom > best[0]):
-                best = (top - bottom, low + (high - low) // 2)
-        return best[1] if best is not None else None
 
     def _drop(self, why: str) -> None:
         if not self.segments:

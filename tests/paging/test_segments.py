@@ -16,7 +16,6 @@ from gateway.config import Settings
 from gateway.model import ApiError, ListFilter, ListQuery, Message
 from gateway.paging import Paginator
 from gateway.paging_estimate import day_start, oldest_day
-from gateway.paging_segments import plan_days
 from gateway.state.memory import MemoryStore
 from tests.paging.conftest import ACCOUNT_A, FakeUpstream, make_message
 
@@ -93,16 +92,6 @@ async def check_pages(paginator: Paginator, up: FakeUpstream, flt: ListFilter, t
         assert (page.total, page.total_is_exact) == (total, True)
         # The head probe and one read from the nearest checkpoint (at most 949 back).
         assert page.upstream_requests <= 2, number
-
-
-def test_plan_days_cut_the_span_into_even_days() -> None:
-    oldest = day_start(date(2024, 1, 1))
-    top = day_start(date(2024, 1, 31)) + 3600
-    days = plan_days(oldest, top, 4)
-    assert days == [date(2024, 1, 23), date(2024, 1, 16), date(2024, 1, 8)]
-    assert plan_days(oldest, top, 1) == []
-    # Nothing to cut before the top's own day.
-    assert plan_days(day_start(date(2024, 1, 31)), top, 8) == []
 
 
 class Rounds:
