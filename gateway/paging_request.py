@@ -82,6 +82,8 @@ class PageRequest:
         self.counted = False
         # Whether the page's checkpoint lookup found none (its walk then files its cursors).
         self.missed = False
+        # Whether the page waited for the count to reach it.
+        self.reached = False
 
     async def serve(self) -> Page:
         snap = await self.index.snapshot(self.key)
@@ -90,6 +92,11 @@ class PageRequest:
         window = await self._window(head, total)
         if window.end_of_list is not None and self.policy.mode != "off":
             total = await self._settle(head, window.end_of_list, total)
+        elif self.reached and total is not None and not total.exact:
+            # The page waited for the count to reach it: the count may be done by now.
+            count = (await self.index.load(self.key, head.snap.generation)).count
+            if count is not None and count.done:
+                total = Total(count.n + head.added, exact=True)
         answers = self.stats.answers
         if total is None:
             self.stats.bump(answers, "none")
@@ -313,6 +320,7 @@ class PageRequest:
                 if eta is not None and eta > self.reach_until - now:
                     break  # not within this request: say so now, with when to come back
             self._ensure_count(head)
+            self.reached = True
             await self.counter.wait_progress(self.key, generation, mark, 0.25)
         if reads > 1 and reads > room:
             retry = max(1, min(int(eta) + 1, 3600)) if eta else 5

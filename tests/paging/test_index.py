@@ -271,3 +271,23 @@ async def test_a_provisional_total_extrapolates_to_the_oldest_day() -> None:
     assert 20_000 <= page.total <= 5 * 20_000
     assert paginator.stats.reads["probe"] <= 16  # a binary search over days since 2008
     await paginator.close()
+
+
+async def test_a_deep_page_that_waited_for_the_count_has_the_exact_total() -> None:
+    # No wait for the total (a provisional one at once), but a deep page waits for the count
+    # to reach it; the count is done while the page is read (a slow read), and the page says
+    # so.
+    upstream = FakeUpstream()
+    upstream.add(*(make_message(i) for i in range(8000)))
+
+    async def slow(flt: ListFilter, size: int, token: str | None) -> tuple[Sequence[Message], str | None]:
+        # The count's reads (949, and the head's 1000) are quick; the page's own read is not.
+        await asyncio.sleep(0.01 if size in (949, 1000, 50) else 0.3)
+        return await upstream.fetch(flt, size, token)
+
+    paginator = Paginator(settings(paging_wait=0.0, paging_count_parallel=1))
+    with request_deadline(10.0):
+        deep = await paginator.page(ACCOUNT_A, ListQuery(page=158, page_size=50), slow)
+    assert [m.sid for m in deep.messages] == [m.sid for m in upstream.messages[7900:7950]]
+    assert (deep.total, deep.total_is_exact) == (8000, True)
+    await paginator.close()
