@@ -345,7 +345,14 @@ class PageRequest:
                 # exact total tells; from the page's start in chunks (the legacy page size
                 # with upstream_page_size 0).
                 want = stop - offset + (0 if exact else 1)
-                size = min(chunk, want) if offset >= start else min(MAX_PAGE, want)
+                if offset >= start:
+                    size = min(chunk, want)
+                elif want > MAX_PAGE:
+                    # Two reads either way: end the first at the page's start, so the cursor
+                    # filed there makes this page one read from now on.
+                    size = min(MAX_PAGE, start - offset)
+                else:
+                    size = want
                 items, nxt = await self.guard(size, token)
                 end = offset + len(items)
                 shown.extend(items[max(start - offset, 0) : stop - offset])

@@ -272,10 +272,13 @@ async def test_trailing_cursor_to_an_empty_page(upstream: FakeUpstream) -> None:
     exact = Paginator(settings())
     page = await exact.page(ACCOUNT_A, ListQuery(page=39, page_size=50), upstream.fetch)
     assert (page.total, page.num_pages, page.has_next) == (2000, 40, False)
+    # Without totals, a page that ends where an upstream page with a cursor ends cannot tell:
+    # 1000 messages, page 19 ends with the head read's 1000, and the next page is empty.
+    del upstream.messages[1000:]
     off = Paginator(settings(total_mode="off"))
-    page = await off.page(ACCOUNT_A, ListQuery(page=39, page_size=50), upstream.fetch)
+    page = await off.page(ACCOUNT_A, ListQuery(page=19, page_size=50), upstream.fetch)
     assert page.has_next
-    after = await off.page(ACCOUNT_A, ListQuery(page=40, page_size=50), upstream.fetch)
+    after = await off.page(ACCOUNT_A, ListQuery(page=20, page_size=50), upstream.fetch)
     assert (after.messages, after.has_next) == ((), False)
 
 
@@ -341,3 +344,19 @@ def test_bad_paging_settings_are_config_errors() -> None:
         check(settings(upstream_page_size=1001))
     with pytest.raises(ConfigError, match="total_bound"):
         check(settings(total_bound=0))
+
+
+async def test_a_large_page_past_a_checkpoints_reach_is_one_read_the_next_time(upstream: FakeUpstream) -> None:
+    fill(upstream, 5000)
+    paginator = Paginator(settings())
+    await paginator.page(ACCOUNT_A, ListQuery(page=0, page_size=50), upstream.fetch)
+    # Page 5 of 500 (offsets 2500..2999) from the checkpoint at 1949 is more than one read of
+    # 1000: the first read ends at the page's start and leaves a cursor there.
+    upstream.calls.clear()
+    first = await paginator.page(ACCOUNT_A, ListQuery(page=5, page_size=500), upstream.fetch)
+    assert first.upstream_requests == 3
+    assert upstream.calls[1] == (551, f"after:{upstream.messages[1948].sid}")
+    again = await paginator.page(ACCOUNT_A, ListQuery(page=5, page_size=500), upstream.fetch)
+    assert again.upstream_requests == 2
+    for page in (first, again):
+        assert [m.sid for m in page.messages] == [m.sid for m in upstream.messages[2500:3000]]
