@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -17,7 +18,12 @@ from gateway.model import ApiError, ListFilter, ListQuery, Message
 from gateway.paging import Paginator
 from gateway.paging_estimate import day_start, oldest_day
 from gateway.state.memory import MemoryStore
+from gateway.state.redis import RedisStore
+from gateway.upstream.deadline import request_deadline
 from tests.paging.conftest import ACCOUNT_A, FakeUpstream, make_message
+from tests.support.redis_server import RedisServer, redis_server
+
+__all__ = ["redis_server"]  # a fixture, used by name
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -282,3 +288,28 @@ async def test_a_segment_whose_reads_fail_is_taken_over(
     assert stopped == (refusals > 3)
     await check_pages(paginator, up, ListFilter(), 20_000)
     await paginator.close()
+
+
+async def test_replicas_share_a_segmented_count_through_redis(redis_server: RedisServer) -> None:
+    # One replica counts in segments; the other, on the same Redis, waits for it, never
+    # counts itself, and serves every page from the checkpoints the segments filed.
+    up = SlowUpstream(spread(30_000, 30, unsent_every=11), 0.02)
+    prefix = f"segments-{uuid.uuid4().hex}:"
+    stores = [RedisStore(redis_server.url, prefix=prefix, timeout=2.0) for _ in range(2)]
+    a, b = (
+        Paginator(settings(paging_wait=0.0, paging_count_parallel=8), store=store)
+        for store in stores
+    )
+    try:
+        await a.page(ACCOUNT_A, ListQuery(ListFilter(), 0, 50), up.fetch)
+        with request_deadline(10.0):
+            deep = await b.page(ACCOUNT_A, ListQuery(ListFilter(), 400, 50), up.fetch)
+        assert [m.sid for m in deep.messages] == [m.sid for m in up.messages[20_000:20_050]]
+        await count_out(a, up)
+        assert up.most >= 6 and "count" not in b.stats.reads
+        await check_pages(b, up, ListFilter(), 30_000)
+    finally:
+        await a.close()
+        await b.close()
+        for store in stores:
+            await store.close()
