@@ -75,7 +75,7 @@ class Paginator:
         self._shared_down_until = 0.0
         self.rate = AccountRate(self.local, settings.paging_account_rps, self.stats, wall)
         self.counter = Counter(
-            settings.paging_count_concurrency, wall, settings.paging_count_parallel
+            settings.paging_count_concurrency, wall, settings.paging_count_parallel, self.stats
         )
 
     async def close(self) -> None:

@@ -23,7 +23,7 @@ from gateway.cursor_cache import HEAD_SIDS, Count, Head, ListKey, PagingIndex
 from gateway.model import ApiError, ListFilter
 from gateway.paging_estimate import when
 from gateway.paging_segments import SegmentedCount
-from gateway.paging_walk import GuardedFetch, WalkCut
+from gateway.paging_walk import GuardedFetch, PagingStats, WalkCut
 from gateway.state.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -50,10 +50,12 @@ class Counter:
     """Runs counts as background tasks and tells waiting requests about their progress."""
 
     def __init__(
-        self, concurrency: int, wall: WallClock = time.time, parallel: int = 1
+        self, concurrency: int, wall: WallClock = time.time, parallel: int = 1,
+        stats: PagingStats | None = None,
     ) -> None:
         self._concurrency = concurrency
         self._parallel = parallel
+        self._stats = stats or PagingStats()
         self._wall = wall
         self._running: dict[tuple[ListKey, str], asyncio.Task[None]] = {}
         # Per account: its semaphore and how many tasks use it, dropped at zero.
@@ -168,7 +170,7 @@ class Counter:
 
         counting = SegmentedCount(
             index, key, generation, job.filter, job.limit, fetch_for, save, self._wall,
-            self._parallel, snap.oldest,
+            self._parallel, snap.oldest, self._stats,
         )
         state = await counting.run(state)
         if state.done and job.promote_from is not None:

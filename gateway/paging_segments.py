@@ -40,7 +40,7 @@ from gateway.cursor_cache import COUNT_STEP, Count, ListKey, PagingIndex
 from gateway.model import ApiError, ListFilter, Message
 from gateway.paging_estimate import day_start, oldest_day, probe_filter, when
 from gateway.paging_spans import Segment, place, plan_days, widest_cut
-from gateway.paging_walk import GuardedFetch, WalkCut
+from gateway.paging_walk import GuardedFetch, PagingStats, WalkCut
 from gateway.state.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class SegmentedCount:
     def __init__(
         self, index: PagingIndex, key: ListKey, generation: str, flt: ListFilter,
         limit: int | None, make_fetch: MakeFetch, save: Save, wall: Callable[[], float],
-        parallel: int, oldest: float | None,
+        parallel: int, oldest: float | None, stats: PagingStats,
     ) -> None:
         self._index, self._key, self._generation = index, key, generation
         self._filter, self._limit = flt, limit
@@ -79,6 +79,7 @@ class SegmentedCount:
         # A one-day list cannot be cut by day; a bounded count stops early anyway.
         self._parallel = parallel if limit is None and flt.date_sent is None else 1
         self._oldest = oldest
+        self._stats = stats
         self.segments: list[Segment] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._splitting = False
@@ -200,6 +201,7 @@ class SegmentedCount:
                         type(exc).__name__,
                     )
                     seg.task = None
+                    self._stats.bump(self._stats.segments, "stopped")
                     return
                 await asyncio.sleep(RETRY_PAUSE * 2 ** (failures - 1))
                 # A fresh guard: the failed read's cursor is asked for again.
@@ -300,6 +302,7 @@ class SegmentedCount:
         if at is None:
             return False
         self.segments.insert(at, seg)
+        self._stats.bump(self._stats.segments, "started")
         seg.task = self._spawn(self._walk(seg))
         return True
 
@@ -325,6 +328,7 @@ class SegmentedCount:
         if not self.segments:
             return
         self.dropped += 1
+        self._stats.bump(self._stats.segments, "dropped")
         log.info("paging count: segments dropped, counting on from the head: %s", why)
         current = asyncio.current_task()
         for seg in self.segments:

@@ -47,6 +47,7 @@ class PagingStats:
     reads: dict[str, int] = field(default_factory=dict)  # page / head / count
     cuts: dict[str, int] = field(default_factory=dict)  # loop / backwards / cap / ...
     answers: dict[str, int] = field(default_factory=dict)  # exact / provisional / none / wait
+    segments: dict[str, int] = field(default_factory=dict)  # started / dropped / stopped
     rate_waits: int = 0
     store_fallbacks: int = 0
 
@@ -77,6 +78,14 @@ class PagingCollector(Collector):
         )
         for label, n in s.answers.items():
             answers.add_metric([label], n)
+        segments = CounterMetricFamily(
+            f"{p}_paging_segments",
+            "Segments of background counts: started (planned or split), dropped (a list out of "
+            "date order: the count went on alone), stopped (reads kept failing).",
+            labels=["event"],
+        )
+        for label, n in s.segments.items():
+            segments.add_metric([label], n)
         waits = CounterMetricFamily(
             f"{p}_paging_rate_waits", "List reads held back by the per-account rate cap."
         )
@@ -86,7 +95,7 @@ class PagingCollector(Collector):
             "Pages served from process-local paging state because the state store failed.",
         )
         fallbacks.add_metric([], s.store_fallbacks)
-        return [reads, cuts, answers, waits, fallbacks]
+        return [reads, cuts, answers, segments, waits, fallbacks]
 
 
 class AccountRate:

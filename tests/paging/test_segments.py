@@ -17,6 +17,7 @@ from gateway.config import Settings
 from gateway.model import ApiError, ListFilter, ListQuery, Message
 from gateway.paging import Paginator
 from gateway.paging_estimate import day_start, oldest_day
+from gateway.paging_walk import PagingCollector
 from gateway.state.memory import MemoryStore
 from gateway.state.redis import RedisStore
 from gateway.upstream.deadline import request_deadline
@@ -131,6 +132,7 @@ async def test_segments_count_a_long_list_exactly_and_at_once() -> None:
     paginator = Paginator(settings(paging_wait=0.0, paging_count_parallel=8))
     await count_out(paginator, up)
     assert up.most >= 6  # segments read beside the count
+    assert paginator.stats.segments["started"] >= 7 and "dropped" not in paginator.stats.segments
     reads = paginator.stats.reads
     # One pass over the list, plus each walk's last read running past its segment's end.
     assert reads["count"] <= 30_000 // 949 + 1 + 8
@@ -189,6 +191,13 @@ async def test_a_list_out_of_date_order_is_still_counted_exactly(caplog: pytest.
     with caplog.at_level(logging.INFO, logger="gateway.paging_segments"):
         await count_out(paginator, up)
     assert any("segments dropped" in r.getMessage() for r in caplog.records)
+    # Operators see it too.
+    family = next(
+        m for m in PagingCollector(paginator.stats, "sms_gateway").collect()
+        if m.name == "sms_gateway_paging_segments"
+    )
+    events = {sample.labels["event"]: sample.value for sample in family.samples}
+    assert events["dropped"] >= 1 and events["started"] >= 1
     await check_pages(paginator, up, ListFilter(), 20_000)
     await paginator.close()
 
@@ -285,7 +294,7 @@ async def test_a_segment_whose_reads_fail_is_taken_over(
     assert up.refused and up.most >= 4
     assert not any("segments dropped" in r.getMessage() for r in caplog.records)
     stopped = any("a segment stops" in r.getMessage() for r in caplog.records)
-    assert stopped == (refusals > 3)
+    assert stopped == (refusals > 3) == ("stopped" in paginator.stats.segments)
     await check_pages(paginator, up, ListFilter(), 20_000)
     await paginator.close()
 
