@@ -56,7 +56,8 @@ def decode_token(token: str) -> Cursor:
     return Cursor(direction, (key[0], key[1], key[2]))
 
 
-def _int_param(query: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+def int_param(query: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    """An integer query parameter within [lo, hi]; anything else is Twilio's 400."""
     raw = query.get(name)
     if raw is None or raw == "":
         return default
@@ -71,7 +72,8 @@ def _int_param(query: Mapping[str, str], name: str, default: int, lo: int, hi: i
     return value
 
 
-def _day(query: Mapping[str, str], name: str) -> date | None:
+def day_param(query: Mapping[str, str], name: str) -> date | None:
+    """A date filter's day (``YYYY-MM-DD``, or a timestamp's day); anything else is a 400."""
     raw = query.get(name)
     if not raw:
         return None
@@ -93,9 +95,9 @@ def parse_filter(query: Mapping[str, str]) -> Filter:
     return Filter(
         to=normalize_filter(to) if to else None,
         from_=normalize_filter(from_) if from_ else None,
-        date_sent=_day(query, "DateSent"),
-        date_sent_before=_day(query, "DateSent<"),
-        date_sent_after=_day(query, "DateSent>"),
+        date_sent=day_param(query, "DateSent"),
+        date_sent_before=day_param(query, "DateSent<"),
+        date_sent_after=day_param(query, "DateSent>"),
     )
 
 
@@ -115,8 +117,8 @@ def parse_list_params(query: Mapping[str, str], *, cursors: bool) -> ListParams:
     token = query.get("PageToken") if cursors else None
     return ListParams(
         filter=parse_filter(query),
-        page_size=_int_param(query, "PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
-        page=_int_param(query, "Page", 0, 0, 10**9),
+        page_size=int_param(query, "PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
+        page=int_param(query, "Page", 0, 0, 10**9),
         filter_pairs=tuple((k, query[k]) for k in FILTER_KEYS if query.get(k)),
         cursor=decode_token(token) if token else None,
     )

@@ -63,6 +63,8 @@ from gateway.sandbox.listing import (
     INVALID_PAGE_TOKEN,
     INVALID_PARAMETER,
     MAX_PAGE_SIZE,
+    day_param,
+    int_param,
 )
 from gateway.sandbox.render import API_BASE, error_json, message_json
 from gateway.sandbox.segments import num_segments
@@ -94,43 +96,18 @@ class Query:
     filter_pairs: tuple[tuple[str, str], ...]  # as the client sent them, for the links
 
 
-def _int_param(query: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = lo - 1
-    if not lo <= value <= hi:
-        raise ApiError(400, f"{name} must be an integer between {lo} and {hi}", INVALID_PARAMETER)
-    return value
-
-
-def _day(query: Mapping[str, str], name: str) -> date | None:
-    raw = query.get(name)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw.strip()[:10])
-    except ValueError:
-        raise ApiError(
-            400, f"{name} must be a date in the form YYYY-MM-DD", INVALID_PARAMETER
-        ) from None
-
-
 def parse_query(query: Mapping[str, str]) -> Query:
     for name in ("To", "From"):
         if query.get(name):
             raise ApiError(400, f"The fake Messages API does not filter by {name}",
                            INVALID_PARAMETER)
-    on = _day(query, "DateSent")
-    before, after = _day(query, "DateSent<"), _day(query, "DateSent>")
+    on = day_param(query, "DateSent")
+    before, after = day_param(query, "DateSent<"), day_param(query, "DateSent>")
     day_to = min(d for d in (on, before) if d is not None) if on or before else None
     day_from = max(d for d in (on, after) if d is not None) if on or after else None
     return Query(
-        page_size=_int_param(query, "PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
-        page=_int_param(query, "Page", 0, 0, 10**9),
+        page_size=int_param(query, "PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
+        page=int_param(query, "Page", 0, 0, 10**9),
         token=query.get("PageToken") or None,
         day_from=day_from,
         day_to=day_to,
