@@ -83,10 +83,8 @@ class SegmentedCount:
         self.segments: list[Segment] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._splitting = False
-        self._joined = False
         self._planned = self._parallel < 2
         self.state = Count(0, None, False)
-        self.dropped = 0  # times the segments were dropped (a list out of date order)
 
     # --- the frontier ---------------------------------------------------------------------
 
@@ -113,18 +111,16 @@ class SegmentedCount:
                     # Tried again later; then the count stops, its progress saved, and the
                     # next request for the list resumes it.
                     failures += 1
-                    if failures > READ_RETRIES:
+                    if not await self._pause(failures):
                         raise
-                    await asyncio.sleep(RETRY_PAUSE * 2 ** (failures - 1))
                     fetch = self._make_fetch(self._filter, "count")
                     continue
                 failures = 0
-                new, points = self._advance(items, nxt)
-                if self._joined:
+                new, points, joined = self._advance(items, nxt)
+                if joined:
                     # The frontier goes on from a segment's cursor: a fresh walk, whose pages
                     # may repeat what its last page read beyond the segment's start.
                     fetch = self._make_fetch(self._filter, "count")
-                    self._joined = False
                 if not await self._save(s, new, points):
                     return s  # someone else moved this count on (a lapsed claim): let them
                 self.state = new
@@ -134,13 +130,15 @@ class SegmentedCount:
 
     def _advance(
         self, items: Sequence[Message], nxt: str | None
-    ) -> tuple[Count, list[tuple[int, str]]]:
+    ) -> tuple[Count, list[tuple[int, str]], bool]:
+        """The count after the frontier read ``items``, the checkpoints to file, and whether
+        it joined a segment."""
         s = self.state
         if self.segments:
             first = self.segments[0]
             sids = [m.sid for m in items]
             if first.after in sids:
-                return self._join(s.n + sids.index(first.after) + 1)
+                return *self._join(s.n + sids.index(first.after) + 1), True
             if nxt is None or (items and when(items[-1]) < first.after_when - SLACK):
                 self._drop("the frontier passed a segment's start")
         n = s.n + len(items)
@@ -149,14 +147,13 @@ class SegmentedCount:
             last=when(items[-1]) if items else s.last, ahead=self._ahead(),
             ahead_span=self._ahead_span(), walkers=self._walking(),
         )
-        return new, [(n, nxt)] if nxt is not None else []
+        return new, [(n, nxt)] if nxt is not None else [], False
 
     def _join(self, base: int) -> tuple[Count, list[tuple[int, str]]]:
         """The frontier has counted ``base`` messages, the first segment's ``after`` the last
         of them: take in the segments it now reaches."""
         points: list[tuple[int, str]] = []
         newest = self.state.newest
-        self._joined = True
         while self.segments:
             seg = self.segments.pop(0)
             if seg.task is not None:
@@ -194,7 +191,7 @@ class SegmentedCount:
                 # retries): try again later; after that, leave the rest of the segment to the
                 # count's walk from the head, which takes it over when it gets there.
                 failures += 1
-                if failures > READ_RETRIES:
+                if not await self._pause(failures):
                     log.info(
                         "paging count: a segment stops after %d failed reads (%s); the walk "
                         "from the head will read on from where it got", failures,
@@ -203,7 +200,6 @@ class SegmentedCount:
                     seg.task = None
                     self._stats.bump(self._stats.segments, "stopped")
                     return
-                await asyncio.sleep(RETRY_PAUSE * 2 ** (failures - 1))
                 # A fresh guard: the failed read's cursor is asked for again.
                 fetch = self._make_fetch(self._filter, "count")
                 continue
@@ -230,6 +226,15 @@ class SegmentedCount:
             seg.next = nxt
             seg.points.append((seg.n, nxt))
         self._spawn(self._split())
+
+    @staticmethod
+    async def _pause(failures: int) -> bool:
+        """After a read failed ``failures`` times in a row: wait before the next try (1 s,
+        2 s, 4 s), or False when the tries are spent."""
+        if failures > READ_RETRIES:
+            return False
+        await asyncio.sleep(RETRY_PAUSE * 2 ** (failures - 1))
+        return True
 
     def _walkers(self) -> int:
         return 1 + sum(1 for seg in self.segments if not seg.done and seg.task is not None)
@@ -327,7 +332,6 @@ class SegmentedCount:
     def _drop(self, why: str) -> None:
         if not self.segments:
             return
-        self.dropped += 1
         self._stats.bump(self._stats.segments, "dropped")
         log.info("paging count: segments dropped, counting on from the head: %s", why)
         current = asyncio.current_task()
